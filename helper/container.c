@@ -1,0 +1,3 @@
+/* container.c: the container runtime (see container.h). Placeholder. */
+#include "config.h"
+#include "container.h"

@@ -1,0 +1,96 @@
+/* error.c: see error.h for the convention. */
+#include "config.h"
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+error_set (sp_error_t *err, int errnum, const char *fmt, va_list ap)
+{
+  char *msg = NULL, *full = NULL;
+
+  if (err == NULL)
+    return -1;
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  if (msg != NULL && errnum != 0 && asprintf (&full, "%s: %s", msg, strerror (errnum)) >= 0)
+    {
+      free (msg);
+      msg = full;
+    }
+  sp_error_free (err);
+  *err = calloc (1, sizeof (**err));
+  if (*err == NULL)
+    {
+      free (msg);
+      return -1;
+    }
+  (*err)->errnum = errnum;
+  (*err)->msg = msg != NULL ? msg : strdup ("out of memory");
+  return -1;
+}
+
+int
+sp_error_make (sp_error_t *err, int errnum, const char *fmt, ...)
+{
+  va_list ap;
+  int ret;
+
+  va_start (ap, fmt);
+  ret = error_set (err, errnum, fmt, ap);
+  va_end (ap);
+  return ret;
+}
+
+int
+sp_error_wrap (sp_error_t *err, const char *fmt, ...)
+{
+  va_list ap;
+  char *ctx = NULL, *full = NULL;
+
+  if (err == NULL || *err == NULL)
+    return -1;
+  va_start (ap, fmt);
+  if (vasprintf (&ctx, fmt, ap) < 0)
+    ctx = NULL;
+  va_end (ap);
+  if (ctx != NULL && asprintf (&full, "%s: %s", ctx, (*err)->msg) >= 0)
+    {
+      free ((*err)->msg);
+      (*err)->msg = full;
+    }
+  free (ctx);
+  return -1;
+}
+
+void
+sp_error_free (sp_error_t *err)
+{
+  if (err == NULL || *err == NULL)
+    return;
+  free ((*err)->msg);
+  free (*err);
+  *err = NULL;
+}
+
+void
+sp_error_print (const char *prog, sp_error_t err)
+{
+  const char *p;
+
+  fprintf (stderr, "%s: error: ", prog);
+  for (p = err != NULL && err->msg != NULL ? err->msg : "unknown error"; *p; p++)
+    fputc (*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+  fputc ('\n', stderr);
+}
+
+void
+sp_error_die (const char *prog, sp_error_t *err, int status)
+{
+  sp_error_print (prog, err != NULL ? *err : NULL);
+  sp_error_free (err);
+  exit (status);
+}

@@ -1,0 +1,89 @@
+/* privs.c: see privs.h. */
+#include "config.h"
+#include "privs.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <sys/capability.h>
+
+/* The OCI runtime spec's default capability set (runc's defaults), kept with remap-root. */
+static const cap_value_t oci_default_caps[] = {
+  CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
+  CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+  CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+int
+sp_privs_verify_unprivileged (sp_error_t *err)
+{
+  struct stat st;
+  uid_t ruid, euid, suid;
+  gid_t rgid, egid, sgid;
+
+  if (getresuid (&ruid, &euid, &suid) < 0 || getresgid (&rgid, &egid, &sgid) < 0)
+    return sp_error_make (err, errno, "cannot read process ids");
+  if (ruid != euid || ruid != suid || rgid != egid || rgid != sgid)
+    return sp_error_make (err, 0, "refusing to run with raised privileges: real and effective ids differ (sprout must not be setuid or setgid)");
+  if (stat ("/proc/self/exe", &st) < 0)
+    return sp_error_make (err, errno, "cannot stat /proc/self/exe");
+  if (st.st_mode & (S_ISUID | S_ISGID))
+    return sp_error_make (err, 0, "refusing to run: the sprout binary is setuid or setgid; remove the bit (chmod u-s,g-s)");
+  if (getxattr ("/proc/self/exe", "security.capability", NULL, 0) >= 0)
+    return sp_error_make (err, 0, "refusing to run: the sprout binary has file capabilities; remove them (setcap -r)");
+  if (errno != ENODATA && errno != ENOTSUP)
+    return sp_error_make (err, errno, "cannot read the capabilities of /proc/self/exe");
+  return 0;
+}
+
+static bool
+cap_is_default (cap_value_t c)
+{
+  for (size_t i = 0; i < sizeof (oci_default_caps) / sizeof (oci_default_caps[0]); i++)
+    if (oci_default_caps[i] == c)
+      return true;
+  return false;
+}
+
+int
+sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
+{
+  cap_t caps;
+  cap_value_t last;
+
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return sp_error_make (err, errno, "cannot set no_new_privs");
+  if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return sp_error_make (err, errno, "cannot clear ambient capabilities");
+  for (last = 0; cap_valid (last) && prctl (PR_CAPBSET_READ, last, 0, 0, 0) >= 0; last++)
+    ;
+  for (cap_value_t c = 0; c < last; c++)
+    if (!(keep_default_set && cap_is_default (c))
+        && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EPERM)
+      return sp_error_make (err, errno, "cannot drop capability %d from the bounding set", (int) c);
+
+  caps = cap_init ();
+  if (caps == NULL)
+    return sp_error_make (err, errno, "cannot allocate capability state");
+  if (keep_default_set)
+    {
+      size_t n = sizeof (oci_default_caps) / sizeof (oci_default_caps[0]);
+      if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, oci_default_caps, CAP_SET) < 0
+          || cap_set_flag (caps, CAP_PERMITTED, (int) n, oci_default_caps, CAP_SET) < 0)
+        {
+          cap_free (caps);
+          return sp_error_make (err, errno, "cannot build capability set");
+        }
+    }
+  if (cap_set_proc (caps) < 0)
+    {
+      int e = errno;
+      cap_free (caps);
+      return sp_error_make (err, e, "cannot set capabilities");
+    }
+  cap_free (caps);
+  return 0;
+}

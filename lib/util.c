@@ -1,0 +1,168 @@
+/* util.c: see util.h. */
+#include "config.h"
+#include "util.h"
+#include "syscalls.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void __attribute__ ((noreturn))
+oom (void)
+{
+  static const char msg[] = "sprout: error: out of memory\n";
+  (void) !write (STDERR_FILENO, msg, sizeof (msg) - 1);
+  _exit (125);
+}
+
+void *
+xmalloc (size_t n)
+{
+  void *p = malloc (n ? n : 1);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+void *
+xcalloc (size_t n, size_t m)
+{
+  void *p = calloc (n ? n : 1, m ? m : 1);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+char *
+xstrdup (const char *s)
+{
+  char *p = strdup (s);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
+char *
+xasprintf (const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+  int r;
+
+  va_start (ap, fmt);
+  r = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (r < 0)
+    oom ();
+  return s;
+}
+
+int
+sp_write_all (int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -1;
+      p += w;
+      len -= (size_t) w;
+    }
+  return 0;
+}
+
+ssize_t
+sp_read_all (int fd, void *buf, size_t len)
+{
+  char *p = buf;
+  size_t got = 0;
+
+  while (got < len)
+    {
+      ssize_t r = read (fd, p + got, len - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return -1;
+      if (r == 0)
+        break;
+      got += (size_t) r;
+    }
+  return (ssize_t) got;
+}
+
+static bool
+fd_is_kept (int fd, const int *keep, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (keep[i] == fd)
+      return true;
+  return false;
+}
+
+int
+sp_close_fds_from (int from, const int *keep, size_t n)
+{
+  DIR *d;
+  struct dirent *de;
+
+  if (n == 0 && sp_close_range ((unsigned) from, ~0U, 0) == 0)
+    return 0;
+  /* close_range missing (ENOSYS) or fds to keep: walk /proc/self/fd */
+  d = opendir ("/proc/self/fd");
+  if (d == NULL)
+    return -1;
+  while ((de = readdir (d)) != NULL)
+    {
+      char *end;
+      long fd = strtol (de->d_name, &end, 10);
+      if (*end != '\0' || end == de->d_name || fd < from || fd == dirfd (d))
+        continue;
+      if (!fd_is_kept ((int) fd, keep, n))
+        close ((int) fd);
+    }
+  closedir (d);
+  return 0;
+}
+
+int
+sp_set_cloexec (int fd, bool on)
+{
+  int flags = fcntl (fd, F_GETFD);
+  if (flags < 0)
+    return -1;
+  flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+  return fcntl (fd, F_SETFD, flags);
+}
+
+bool
+sp_has_prefix (const char *s, const char *prefix)
+{
+  return strncmp (s, prefix, strlen (prefix)) == 0;
+}
+
+void
+sp_strv_free (char **v)
+{
+  if (v == NULL)
+    return;
+  for (char **p = v; *p; p++)
+    free (*p);
+  free (v);
+}
+
+size_t
+sp_strv_len (char *const *v)
+{
+  size_t n = 0;
+  while (v != NULL && v[n] != NULL)
+    n++;
+  return n;
+}

@@ -1,0 +1,79 @@
+/* util.h: small helpers shared by the helper and the plugin:
+ * cleanup attributes, ownership hand-off, fd and string utilities. */
+#ifndef SPROUT_UTIL_H
+#define SPROUT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "error.h"
+
+static inline void
+sp_freep (void *p)
+{
+  free (*(void **) p);
+}
+
+static inline void
+sp_closep (int *fd)
+{
+  if (*fd >= 0)
+    close (*fd);
+}
+
+static inline void *
+sp_steal_pointer (void *pp)
+{
+  void **p = pp, *v = *p;
+  *p = NULL;
+  return v;
+}
+
+static inline int
+sp_steal_fd (int *fd)
+{
+  int v = *fd;
+  *fd = -1;
+  return v;
+}
+
+#define cleanup_free __attribute__ ((cleanup (sp_freep)))
+#define cleanup_close __attribute__ ((cleanup (sp_closep)))
+#define steal_pointer(pp) sp_steal_pointer (pp)
+#define steal_fd(fdp) sp_steal_fd (fdp)
+
+#define SP_UNUSED __attribute__ ((unused))
+#define SP_EXPORT __attribute__ ((visibility ("default")))
+
+/* malloc-family wrappers that abort on out-of-memory (short-lived CLI only; the
+ * plugin checks for NULL itself). */
+void *xmalloc (size_t n);
+void *xcalloc (size_t n, size_t m);
+char *xstrdup (const char *s);
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* Write all of buf to fd, retrying on EINTR and short writes. 0 or -1/errno. */
+int sp_write_all (int fd, const void *buf, size_t len);
+
+/* Read up to len bytes, retrying until len or EOF. Returns bytes read or -1/errno. */
+ssize_t sp_read_all (int fd, void *buf, size_t len);
+
+/* Close every fd >= from except those listed in keep (n entries). 0 or -1/errno. */
+int sp_close_fds_from (int from, const int *keep, size_t n);
+
+/* Mark fd close-on-exec (on=true) or not. */
+int sp_set_cloexec (int fd, bool on);
+
+/* Free a NULL-terminated string vector and its strings; harmless on NULL. */
+void sp_strv_free (char **v);
+
+/* Number of entries in a NULL-terminated vector (0 for NULL). */
+size_t sp_strv_len (char *const *v);
+
+/* True if s starts with prefix. */
+bool sp_has_prefix (const char *s, const char *prefix);
+
+#endif
