@@ -11,7 +11,7 @@
 set -u
 SPROUT_SRC=${SPROUT_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SPROUT=${SPROUT:-$SPROUT_SRC/helper/sprout}
-SPROUT_IMAGES=${SPROUT_IMAGES:-${XDG_CACHE_HOME:-$HOME/.cache}/sprout-test-images}
+SPROUT_IMAGES=${SPROUT_IMAGES:-/var/tmp/sprout-test-images}
 export SPROUT SPROUT_SRC SPROUT_IMAGES
 
 _t_n=0
