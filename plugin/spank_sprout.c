@@ -1,14 +1,90 @@
-/* spank_sprout.c: the SPANK plugin. Placeholder. */
+/* spank_sprout.c: sprout.so's SPANK entry points, dispatched on the Slurm
+ * context: local.c (srun, sbatch, salloc), remote.c (slurmstepd). slurmd and
+ * the prolog/epilog only check plugstack.conf. */
 #include "config.h"
+
+#include <stdio.h>
 #include <slurm/spank.h>
 
-SPANK_PLUGIN (sprout, 1);
+#include "sprout_spank.h"
+#include "util.h"
 
-int slurm_spank_init (spank_t sp, int ac, char **av) __attribute__ ((visibility ("default")));
+/* built with -fvisibility=hidden: the symbols Slurm looks up must be visible */
+#pragma GCC visibility push(default)
+SPANK_PLUGIN (sprout, 1);
+#pragma GCC visibility pop
+
+/* plugstack.conf arguments, parsed once per process in slurm_spank_init. */
+static struct sp_config config = {
+  .remap_root = SP_UNSET, .writable = SP_UNSET, .mount_home = SP_UNSET,
+};
+
+SP_EXPORT int slurm_spank_init (spank_t sp, int ac, char **av);
+SP_EXPORT int slurm_spank_init_post_opt (spank_t sp, int ac, char **av);
+SP_EXPORT int slurm_spank_user_init (spank_t sp, int ac, char **av);
+SP_EXPORT int slurm_spank_task_init (spank_t sp, int ac, char **av);
+SP_EXPORT int slurm_spank_exit (spank_t sp, int ac, char **av);
 
 int
 slurm_spank_init (spank_t sp, int ac, char **av)
 {
-  (void) sp; (void) ac; (void) av;
+  cleanup_error sp_error_t err = NULL;
+  spank_context_t ctx = spank_context ();
+
+  sp_config_clear (&config);
+  if (sp_config_parse (&config, ac, av, &err) < 0)
+    {
+      /* srun shows slurm_error on the terminal; slurmd and slurmstepd log it */
+      slurm_error ("sprout: error: %s", err->msg);
+      return -1;
+    }
+  if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
+    if (sp_options_register (sp, &err) < 0)
+      {
+        slurm_error ("sprout: error: %s", err->msg);
+        return -1;
+      }
+  if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+    return sp_local_init (sp, &config);
+  return 0;
+}
+
+int
+slurm_spank_init_post_opt (spank_t sp, int ac, char **av)
+{
+  spank_context_t ctx = spank_context ();
+
+  if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+    return sp_local_post_opt (sp, &config);
+  return 0;
+}
+
+int
+slurm_spank_user_init (spank_t sp, int ac, char **av)
+{
+  if (spank_context () == S_CTX_REMOTE)
+    return sp_remote_user_init (sp, &config);
+  return 0;
+}
+
+int
+slurm_spank_task_init (spank_t sp, int ac, char **av)
+{
+  if (spank_context () == S_CTX_REMOTE)
+    return sp_remote_task_init (sp);
+  return 0;
+}
+
+int
+slurm_spank_exit (spank_t sp, int ac, char **av)
+{
+  spank_context_t ctx = spank_context ();
+
+  if (ctx == S_CTX_REMOTE)
+    sp_remote_exit (sp);
+  else if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+    sp_local_exit ();
+  sp_options_clear ();
+  sp_config_clear (&config);
   return 0;
 }

@@ -1,0 +1,102 @@
+/* local.c: the plugin inside srun, sbatch and salloc.
+ *
+ * Slurm's own --container is the image option. srun/sbatch/salloc copy it to
+ * SLURM_CONTAINER only when that variable is not set yet, so inside a job that
+ * already carries SLURM_CONTAINER=A, `srun --container=B` would still run A.
+ * slurm_spank_init runs before option parsing: set the inherited value aside;
+ * slurm_spank_init_post_opt runs after: put it back only if no image was given
+ * (--container or SRUN_CONTAINER/SBATCH_CONTAINER/SALLOC_CONTAINER). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sprout_spank.h"
+#include "util.h"
+
+/* SLURM_CONTAINER as inherited from the environment, set aside until post_opt. */
+static char *inherited_image;
+
+static char *
+local_getenv (void *ctx, const char *name)
+{
+  const char *v = getenv (name);
+  (void) ctx;
+  return v != NULL ? strdup (v) : NULL;
+}
+
+int
+sp_local_init (spank_t sp, const struct sp_config *c)
+{
+  const char *v = getenv ("SLURM_CONTAINER");
+
+  (void) sp;
+  (void) c;
+  free (inherited_image);
+  inherited_image = NULL;
+  if (v == NULL)
+    return 0;
+  if ((inherited_image = strdup (v)) == NULL)
+    {
+      fprintf (stderr, "sprout: error: out of memory\n");
+      return -1;
+    }
+  unsetenv ("SLURM_CONTAINER");
+  return 0;
+}
+
+int
+sp_local_post_opt (spank_t sp, const struct sp_config *c)
+{
+  const struct sp_cli *o = sp_options_cli ();
+  cleanup_free char *oci = NULL;
+  struct sp_settings s;
+  cleanup_error sp_error_t err = NULL;
+  const char *image = getenv ("SLURM_CONTAINER");
+
+  (void) sp;
+  if ((image == NULL || *image == '\0') && inherited_image != NULL)
+    {
+      if (setenv ("SLURM_CONTAINER", inherited_image, 1) < 0)
+        {
+          fprintf (stderr, "sprout: error: cannot restore SLURM_CONTAINER: %s\n", strerror (errno));
+          return -1;
+        }
+      image = getenv ("SLURM_CONTAINER");
+    }
+  if (image != NULL && *image == '\0')
+    image = NULL;
+
+  if (image != NULL && (oci = sp_config_oci_conf ()) != NULL)
+    {
+      fprintf (stderr, "sprout: %s exists: Slurm's own OCI runtime runs --container=%s here; sprout stays out of the way\n",
+               oci, image);
+      return 0;
+    }
+  if (image == NULL)
+    {
+      if (o->first != NULL)
+        {
+          fprintf (stderr, "sprout: error: --%s needs an image: add --container=IMAGE\n", o->first);
+          return -1;
+        }
+      return 0;
+    }
+  /* check the options here, where the user sees the message, not only on the nodes */
+  if (sp_settings_resolve (c, o, local_getenv, NULL, &s, &err) < 0)
+    {
+      sp_error_print ("sprout", err);
+      return -1;
+    }
+  sp_settings_clear (&s);
+  return 0;
+}
+
+void
+sp_local_exit (void)
+{
+  free (inherited_image);
+  inherited_image = NULL;
+}
