@@ -1,17 +1,311 @@
-/* cmd_store.c: the store's verbs: import, images, rm, prune, inspect. Placeholder. */
+/* cmd_store.c: the store's verbs: import, images, rm, prune, inspect (thin: the
+ * logic is in store.c). */
 #include "config.h"
+
+#include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "error.h"
+#include "store.h"
+#include "util.h"
+
+static struct sp_store_opts
+store_opts (struct sp_global *g)
+{
+  struct sp_store_opts o = { .cache_dir = g->cache_dir, .verbose = g->verbose };
+  o.progress = !g->quiet && isatty (STDERR_FILENO);
+  return o;
+}
 
 static int
-not_yet (const char *verb)
+fail (sp_error_t *err)
 {
-  fprintf (stderr, "sprout: error: %s: not implemented yet\n", verb);
+  sp_error_print ("sprout", *err);
+  sp_error_free (err);
   return SP_EXIT_FAILURE;
 }
 
-int cmd_import (struct sp_global *g, int argc, char **argv) { (void) g; (void) argc; return not_yet (argv[0]); }
-int cmd_images (struct sp_global *g, int argc, char **argv) { (void) g; (void) argc; return not_yet (argv[0]); }
-int cmd_rm (struct sp_global *g, int argc, char **argv) { (void) g; (void) argc; return not_yet (argv[0]); }
-int cmd_prune (struct sp_global *g, int argc, char **argv) { (void) g; (void) argc; return not_yet (argv[0]); }
-int cmd_inspect (struct sp_global *g, int argc, char **argv) { (void) g; (void) argc; return not_yet (argv[0]); }
+/* Parse a verb's options: only --help (and what extra allows). Returns the index of
+ * the first operand, or -1 after printing help (*status set). */
+static int
+parse_simple (int argc, char **argv, const char *usage, int min_operands, int *status)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  int c;
+
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    {
+      if (c == 'h')
+        {
+          printf ("%s", usage);
+          *status = 0;
+          return -1;
+        }
+      fprintf (stderr, "sprout: error: %s: unknown option; see sprout %s --help\n", argv[0], argv[0]);
+      *status = SP_EXIT_FAILURE;
+      return -1;
+    }
+  if (argc - optind < min_operands)
+    {
+      fprintf (stderr, "sprout: error: %s: missing operand\n%s", argv[0], usage);
+      *status = SP_EXIT_FAILURE;
+      return -1;
+    }
+  return optind;
+}
+
+int
+cmd_import (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout import IMAGE...\n\n"
+    "Verify IMAGE and unpack it into the cache; print its manifest digest.\n"
+    "IMAGE: an OCI layout directory (PATH or PATH:TAG), an oci-archive or docker-archive\n"
+    "tar, an OCI runtime bundle or a root file system directory (the last two are used\n"
+    "in place: nothing is unpacked).\n";
+  struct sp_store_opts o = store_opts (g);
+  int first, status = 0;
+
+  first = parse_simple (argc, argv, usage, 1, &status);
+  if (first < 0)
+    return status;
+  for (int i = first; i < argc; i++)
+    {
+      struct sp_image img;
+      sp_error_t err = NULL;
+
+      if (sp_image_get (&o, argv[i], &img, &err) < 0)
+        {
+          status = fail (&err);
+          continue;
+        }
+      if (img.digest != NULL)
+        printf ("%s\n", img.digest);
+      else if (!g->quiet)
+        fprintf (stderr, "sprout: %s: used in place (%s); nothing to import\n", argv[i], img.rootfs);
+      sp_image_release (&img);
+    }
+  return status;
+}
+
+static void
+format_size (uint64_t b, char *buf, size_t len)
+{
+  if (b >= 1000000000ULL)
+    snprintf (buf, len, "%.1fGB", (double) b / 1e9);
+  else if (b >= 1000000ULL)
+    snprintf (buf, len, "%.1fMB", (double) b / 1e6);
+  else
+    snprintf (buf, len, "%.1fkB", (double) b / 1e3);
+}
+
+static void
+format_time (time_t t, char *buf, size_t len)
+{
+  struct tm tm;
+  if (t == 0 || localtime_r (&t, &tm) == NULL)
+    snprintf (buf, len, "-");
+  else
+    strftime (buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+int
+cmd_images (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout images [--json]\n\n"
+    "List cached images: digest, size on disk, last use, and the names they were used under.\n";
+  static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct sp_store_opts o = store_opts (g);
+  struct sp_store_entry *es;
+  sp_error_t err = NULL;
+  bool json = false;
+  size_t n;
+  int c;
+
+  while ((c = getopt_long (argc, argv, "+jh", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'j':
+        json = true;
+        break;
+      case 'h':
+        printf ("%s", usage);
+        return 0;
+      default:
+        fprintf (stderr, "sprout: error: images: unknown option; see sprout images --help\n");
+        return SP_EXIT_FAILURE;
+      }
+  if (optind < argc)
+    {
+      fprintf (stderr, "sprout: error: images: unexpected argument \"%s\"\n", argv[optind]);
+      return SP_EXIT_FAILURE;
+    }
+  if (sp_store_list (&o, &es, &n, &err) < 0)
+    return fail (&err);
+  if (json)
+    {
+      json_t *arr = json_array ();
+      char *text;
+      for (size_t i = 0; i < n; i++)
+        {
+          json_t *names = json_array ();
+          for (char **nm = es[i].names; *nm; nm++)
+            json_array_append_new (names, json_string (*nm));
+          json_array_append_new (arr, json_pack ("{s:s,s:o,s:I,s:I,s:I,s:b}", "digest", es[i].digest, "names", names,
+                                                 "size", (json_int_t) es[i].size, "created", (json_int_t) es[i].created,
+                                                 "last_use", (json_int_t) es[i].last_use, "in_use", es[i].in_use));
+        }
+      text = json_dumps (arr, JSON_INDENT (2));
+      printf ("%s\n", text ? text : "[]");
+      free (text);
+      json_decref (arr);
+    }
+  else
+    {
+      printf ("%-19s  %9s  %-16s  %s\n", "DIGEST", "SIZE", "LAST USE", "NAME");
+      for (size_t i = 0; i < n; i++)
+        {
+          char size[32], when[32];
+          format_size (es[i].size, size, sizeof (size));
+          format_time (es[i].last_use, when, sizeof (when));
+          printf ("sha256:%.12s  %9s  %-16s  %s%s\n", es[i].digest + 7, size, when,
+                  es[i].names[0] ? es[i].names[0] : "-", es[i].in_use ? " (in use)" : "");
+          for (size_t k = 1; es[i].names[0] && es[i].names[k]; k++)
+            printf ("%-19s  %9s  %-16s  %s\n", "", "", "", es[i].names[k]);
+        }
+    }
+  sp_store_entries_free (es, n);
+  return 0;
+}
+
+int
+cmd_rm (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout rm IMAGE|DIGEST...\n\n"
+    "Remove cached images, named by digest (or a unique prefix of it), by a name they\n"
+    "were used under, or by the image itself. An image in use is not removed.\n";
+  struct sp_store_opts o = store_opts (g);
+  int first, status = 0;
+
+  first = parse_simple (argc, argv, usage, 1, &status);
+  if (first < 0)
+    return status;
+  for (int i = first; i < argc; i++)
+    {
+      cleanup_free char *digest = NULL;
+      sp_error_t err = NULL;
+
+      if (sp_store_find (&o, argv[i], &digest, &err) < 0 || sp_store_remove (&o, digest, &err) < 0)
+        {
+          status = fail (&err);
+          continue;
+        }
+      if (!g->quiet)
+        printf ("%s\n", digest);
+    }
+  return status;
+}
+
+int
+cmd_prune (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout prune [--older-than DAYS]\n\n"
+    "Remove cached images (all, or those not used for DAYS days). Images in use are kept.\n";
+  static const struct option opts[] = { { "older-than", required_argument, NULL, 'o' },
+                                        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  struct sp_store_opts o = store_opts (g);
+  struct sp_store_entry *es;
+  sp_error_t err = NULL;
+  double days = -1;
+  size_t n;
+  int c, status = 0;
+  time_t now = time (NULL);
+
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'o':
+        {
+          char *end;
+          days = strtod (optarg, &end);
+          if (*optarg == '\0' || *end != '\0' || days < 0 || days > 1e6)
+            {
+              fprintf (stderr, "sprout: error: prune: --older-than %s: not a number of days\n", optarg);
+              return SP_EXIT_FAILURE;
+            }
+          break;
+        }
+      case 'h':
+        printf ("%s", usage);
+        return 0;
+      default:
+        fprintf (stderr, "sprout: error: prune: unknown option; see sprout prune --help\n");
+        return SP_EXIT_FAILURE;
+      }
+  if (optind < argc)
+    {
+      fprintf (stderr, "sprout: error: prune: unexpected argument \"%s\"\n", argv[optind]);
+      return SP_EXIT_FAILURE;
+    }
+  if (sp_store_list (&o, &es, &n, &err) < 0)
+    return fail (&err);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (days >= 0 && (double) (now - es[i].last_use) < days * 86400.0)
+        continue;
+      if (es[i].in_use)
+        {
+          if (!g->quiet)
+            fprintf (stderr, "sprout: %s: in use; kept\n", es[i].digest);
+          continue;
+        }
+      if (sp_store_remove (&o, es[i].digest, &err) < 0)
+        {
+          /* it may have come into use since we looked: say so and go on */
+          status = fail (&err);
+          continue;
+        }
+      if (!g->quiet)
+        printf ("%s\n", es[i].digest);
+    }
+  sp_store_entries_free (es, n);
+  return status;
+}
+
+int
+cmd_inspect (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout inspect IMAGE\n\n"
+    "Show IMAGE's manifest digest, layers and config (Env, WorkingDir, Entrypoint, Cmd)\n"
+    "as JSON, without unpacking it.\n";
+  struct sp_store_opts o = store_opts (g);
+  sp_error_t err = NULL;
+  char *text;
+  int first, status = 0;
+
+  first = parse_simple (argc, argv, usage, 1, &status);
+  if (first < 0)
+    return status;
+  if (argc - first > 1)
+    {
+      fprintf (stderr, "sprout: error: inspect: one IMAGE at a time\n");
+      return SP_EXIT_FAILURE;
+    }
+  text = sp_image_inspect (&o, argv[first], &err);
+  if (text == NULL)
+    return fail (&err);
+  printf ("%s\n", text);
+  free (text);
+  return 0;
+}

@@ -5,6 +5,8 @@
 #define SPROUT_STORE_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 #include "error.h"
 #include "image.h"
 
@@ -21,5 +23,33 @@ int sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_i
 
 /* Free what sp_image_get filled and drop its hold on the cache entry. */
 void sp_image_release (struct sp_image *img);
+
+/* One cache entry, as `sprout images` shows it. */
+struct sp_store_entry {
+  char *digest;      /* "sha256:<hex>" */
+  char **names;      /* the names it was imported or used under, NULL-terminated */
+  uint64_t size;     /* bytes on disk */
+  time_t created;
+  time_t last_use;
+  bool in_use;       /* someone holds it (a running container) */
+};
+
+/* All entries of the cache, oldest use first. 0 or -1 with *err. */
+int sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries, size_t *n, sp_error_t *err);
+
+/* Free what sp_store_list returned. */
+void sp_store_entries_free (struct sp_store_entry *entries, size_t n);
+
+/* The digest of the cache entry arg names: a digest, a unique hex prefix of at least
+ * 4 digits, a name recorded in the cache, or an image whose manifest is resolved.
+ * *digest is malloc'd. 0, or -1 with *err (ENOENT when there is no such entry). */
+int sp_store_find (const struct sp_store_opts *opts, const char *arg, char **digest, sp_error_t *err);
+
+/* Remove the entry for digest. Refuses (EBUSY) while it is in use or being imported. */
+int sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_t *err);
+
+/* Resolve ref without unpacking anything and describe it as JSON (digest, layers,
+ * config); returns a malloc'd string or NULL with *err. */
+char *sp_image_inspect (const struct sp_store_opts *opts, const char *ref, sp_error_t *err);
 
 #endif

@@ -1,0 +1,879 @@
+/* layer.c: see layer.h. One pass per layer: blob -> sha256 (compressed) -> decoder
+ * -> sha256 (diff_id) -> libarchive's tar reader -> fd-relative writes under the
+ * root. Nothing holds a layer in memory: two 1 MiB buffers carry the stream. */
+#include "config.h"
+#include "layer.h"
+#include "digest.h"
+#include "syscalls.h"
+#include "util.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define BUF_SIZE (1u << 20)
+#define MAX_SYMLINKS 40
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+
+struct sp_dirmode {
+  char *path;
+  mode_t mode;
+  struct timespec mtime;
+  size_t seq;
+};
+
+/* ---- a set of strings (the paths one layer wrote, for opaque directories) ---- */
+struct sp_pathset {
+  char **slot;
+  size_t cap, n;
+};
+
+static uint64_t
+hash_str (const char *s)
+{
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++)
+    h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+  return h;
+}
+
+static void pathset_add (struct sp_pathset *ps, const char *s);
+
+static void
+pathset_grow (struct sp_pathset *ps)
+{
+  struct sp_pathset bigger = { xcalloc (ps->cap ? ps->cap * 2 : 1024, sizeof (char *)), ps->cap ? ps->cap * 2 : 1024, 0 };
+  for (size_t i = 0; i < ps->cap; i++)
+    if (ps->slot[i] != NULL)
+      {
+        pathset_add (&bigger, ps->slot[i]);
+        free (ps->slot[i]);
+      }
+  free (ps->slot);
+  *ps = bigger;
+}
+
+static void
+pathset_add (struct sp_pathset *ps, const char *s)
+{
+  size_t i;
+
+  if (ps->n * 2 >= ps->cap)
+    pathset_grow (ps);
+  for (i = hash_str (s) & (ps->cap - 1); ps->slot[i] != NULL; i = (i + 1) & (ps->cap - 1))
+    if (strcmp (ps->slot[i], s) == 0)
+      return;
+  ps->slot[i] = xstrdup (s);
+  ps->n++;
+}
+
+static bool
+pathset_has (const struct sp_pathset *ps, const char *s)
+{
+  if (ps->cap == 0)
+    return false;
+  for (size_t i = hash_str (s) & (ps->cap - 1); ps->slot[i] != NULL; i = (i + 1) & (ps->cap - 1))
+    if (strcmp (ps->slot[i], s) == 0)
+      return true;
+  return false;
+}
+
+static void
+pathset_clear (struct sp_pathset *ps)
+{
+  for (size_t i = 0; i < ps->cap; i++)
+    free (ps->slot[i]);
+  free (ps->slot);
+  memset (ps, 0, sizeof (*ps));
+}
+
+/* ---- paths ---- */
+
+void
+sp_clean_path (char *p)
+{
+  char *out = p, *in = p;
+
+  while (*in)
+    {
+      char *seg = in;
+      size_t n;
+
+      while (*in && *in != '/')
+        in++;
+      n = (size_t) (in - seg);
+      if (*in == '/')
+        in++;
+      if (n == 0 || (n == 1 && seg[0] == '.'))
+        continue;
+      if (n == 2 && seg[0] == '.' && seg[1] == '.')
+        {
+          char *q = out;
+          while (q > p && q[-1] != '/')
+            q--;
+          out = q > p ? q - 1 : p;  /* ".." at the root stays at the root */
+          continue;
+        }
+      if (out != p)
+        *out++ = '/';
+      memmove (out, seg, n);
+      out += n;
+    }
+  *out = '\0';
+}
+
+/* The RESOLVE_IN_ROOT walk for kernels without openat2: one component at a time,
+ * O_NOFOLLOW, a stack of directory fds for "..", symlink targets spliced in front of
+ * what is left (absolute ones restart at the root). */
+static int
+walk_in_root (int rootfd, const char *path)
+{
+  cleanup_free int *stack = NULL;
+  cleanup_free char *work = xstrdup (path);
+  size_t depth = 0, cap = 16;
+  int links = 0, ret = -1, saved;
+  char *cur = work;
+
+  stack = xmalloc (cap * sizeof (int));
+  stack[0] = rootfd;
+  while (*cur)
+    {
+      char *comp = cur, *slash = strchr (cur, '/');
+      struct stat st;
+      int fd;
+
+      if (slash != NULL)
+        {
+          *slash = '\0';
+          cur = slash + 1;
+        }
+      else
+        cur = comp + strlen (comp);
+      if (*comp == '\0' || strcmp (comp, ".") == 0)
+        continue;
+      if (strcmp (comp, "..") == 0)
+        {
+          if (depth > 0)
+            close (stack[depth--]);
+          continue;
+        }
+      fd = openat (stack[depth], comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 || fstat (fd, &st) < 0)
+        {
+          if (fd >= 0)
+            close (fd);
+          goto out;
+        }
+      if (S_ISLNK (st.st_mode))
+        {
+          char target[4096];
+          ssize_t n = readlinkat (fd, "", target, sizeof (target) - 1);
+          char *next;
+          close (fd);
+          if (n < 0)
+            goto out;
+          if (++links > MAX_SYMLINKS)
+            {
+              errno = ELOOP;
+              goto out;
+            }
+          target[n] = '\0';
+          if (target[0] == '/')
+            while (depth > 0)
+              close (stack[depth--]);
+          next = xasprintf ("%s/%s", target, cur);
+          free (work);
+          work = next;
+          cur = work;
+          continue;
+        }
+      if (!S_ISDIR (st.st_mode))
+        {
+          close (fd);
+          errno = ENOTDIR;
+          goto out;
+        }
+      if (depth + 1 >= cap)
+        {
+          int *bigger = xmalloc (cap * 2 * sizeof (int));
+          memcpy (bigger, stack, cap * sizeof (int));
+          free (stack);
+          stack = bigger;
+          cap *= 2;
+        }
+      stack[++depth] = fd;
+    }
+  ret = openat (stack[depth], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+  saved = errno;
+  while (depth > 0)
+    close (stack[depth--]);
+  errno = saved;
+  return ret;
+}
+
+int
+sp_open_dir_in_root (int rootfd, const char *path)
+{
+  static int no_openat2;
+  int fd;
+
+  if (*path == '\0')
+    return openat (rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!no_openat2)
+    {
+      do
+        fd = sp_openat2 (rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+      while (fd < 0 && errno == EAGAIN);
+      if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+        return fd;
+      no_openat2 = 1;  /* ENOSYS, or EPERM from a seccomp filter that does not know it */
+    }
+  return walk_in_root (rootfd, path);
+}
+
+/* ---- removal and disk usage ---- */
+
+int
+sp_rmtree_at (int dfd, const char *name)
+{
+  DIR *d;
+  struct dirent *de;
+  int fd, saved;
+
+  if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return -1;
+  fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES && fchmodat (dfd, name, 0700, 0) == 0)
+    fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  fchmod (fd, 0700);  /* a read-only directory of the image: we own it, so we may */
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      saved = errno;
+      close (fd);
+      errno = saved;
+      return -1;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (sp_rmtree_at (dirfd (d), de->d_name) < 0)
+        {
+          saved = errno;
+          closedir (d);
+          errno = saved;
+          return -1;
+        }
+    }
+  closedir (d);
+  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return -1;
+  return 0;
+}
+
+uint64_t
+sp_du_at (int dfd)
+{
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  struct dirent *de;
+  uint64_t total = 0;
+
+  if (d == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return 0;
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      struct stat st;
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      total += (uint64_t) st.st_blocks * 512;
+      if (S_ISDIR (st.st_mode))
+        {
+          int sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (sub >= 0)
+            {
+              total += sp_du_at (sub);
+              close (sub);
+            }
+        }
+    }
+  closedir (d);
+  return total;
+}
+
+/* ---- the unpack state ---- */
+
+void
+sp_unpack_init (struct sp_unpack *u, int rootfd)
+{
+  memset (u, 0, sizeof (*u));
+  u->rootfd = rootfd;
+  u->cached_parent_fd = -1;
+  u->layer_paths = xcalloc (1, sizeof (*u->layer_paths));
+  u->inbuf = xmalloc (BUF_SIZE);
+  u->outbuf = xmalloc (BUF_SIZE);
+}
+
+static void
+forget_parent (struct sp_unpack *u)
+{
+  if (u->cached_parent_fd >= 0)
+    close (u->cached_parent_fd);
+  u->cached_parent_fd = -1;
+  free (u->cached_parent);
+  u->cached_parent = NULL;
+}
+
+void
+sp_unpack_free (struct sp_unpack *u)
+{
+  forget_parent (u);
+  for (size_t i = 0; i < u->n_dirmodes; i++)
+    free (u->dirs[i].path);
+  free (u->dirs);
+  if (u->layer_paths != NULL)
+    pathset_clear (u->layer_paths);
+  free (u->layer_paths);
+  free (u->inbuf);
+  free (u->outbuf);
+  memset (u, 0, sizeof (*u));
+  u->cached_parent_fd = -1;
+}
+
+/* The directory fd for parent (creating missing directories 0755, as tar does). The
+ * fd belongs to the one-entry cache: do not close it. The cache never goes stale:
+ * an entry that replaces or removes a component of the cached path has a shorter
+ * parent path, so the lookup after it misses and resolves afresh. -1 with errno. */
+static int
+parent_fd (struct sp_unpack *u, const char *parent)
+{
+  int fd;
+
+  if (u->cached_parent != NULL && strcmp (u->cached_parent, parent) == 0)
+    return u->cached_parent_fd;
+  forget_parent (u);
+  fd = sp_open_dir_in_root (u->rootfd, parent);
+  if (fd < 0 && errno == ENOENT && *parent != '\0')
+    {
+      cleanup_free char *pp = xstrdup (parent);
+      char *slash = strrchr (pp, '/');
+      const char *base = slash ? slash + 1 : pp;
+      int pfd;
+
+      if (slash != NULL)
+        *slash = '\0';
+      else
+        pp[0] = '\0';
+      pfd = parent_fd (u, slash ? pp : "");
+      if (pfd < 0)
+        return -1;
+      if (mkdirat (pfd, base, 0755) < 0 && errno != EEXIST)
+        return -1;
+      forget_parent (u);
+      fd = sp_open_dir_in_root (u->rootfd, parent);
+    }
+  if (fd < 0)
+    return -1;
+  u->cached_parent = xstrdup (parent);
+  u->cached_parent_fd = fd;
+  return fd;
+}
+
+/* Make room for a new entry called base under pfd: whatever is there goes, except a
+ * directory when a directory is coming. Returns 1 if a directory was kept. */
+static int
+clear_slot (int pfd, const char *base, bool want_dir)
+{
+  struct stat st;
+
+  if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : -1;
+  if (want_dir && S_ISDIR (st.st_mode))
+    return 1;
+  if (S_ISDIR (st.st_mode))
+    return sp_rmtree_at (pfd, base);
+  return unlinkat (pfd, base, 0) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void
+record_dir (struct sp_unpack *u, const char *path, mode_t mode, struct timespec mtime)
+{
+  if (u->n_dirmodes == u->cap_dirmodes)
+    {
+      u->cap_dirmodes = u->cap_dirmodes ? u->cap_dirmodes * 2 : 256;
+      u->dirs = realloc (u->dirs, u->cap_dirmodes * sizeof (*u->dirs));
+      if (u->dirs == NULL)
+        abort ();
+    }
+  u->dirs[u->n_dirmodes] = (struct sp_dirmode) { xstrdup (path), mode, mtime, u->n_dirmodes };
+  u->n_dirmodes++;
+}
+
+static int
+write_file (struct archive *a, struct archive_entry *e, int fd, sp_error_t *err, const char *path)
+{
+  const void *buf;
+  size_t size;
+  la_int64_t offset, end = 0;
+  int r;
+
+  while ((r = archive_read_data_block (a, &buf, &size, &offset)) == ARCHIVE_OK)
+    {
+      const char *p = buf;
+      while (size > 0)
+        {
+          ssize_t w = pwrite (fd, p, size, offset);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            return sp_error_make (err, errno, "%s", path);
+          p += w;
+          size -= (size_t) w;
+          offset += w;
+        }
+      if (offset > end)
+        end = offset;
+    }
+  if (r != ARCHIVE_EOF)
+    return -2;  /* the archive's error; the caller reports it */
+  if (archive_entry_size (e) > end && ftruncate (fd, archive_entry_size (e)) < 0)
+    return sp_error_make (err, errno, "%s", path);
+  return 0;
+}
+
+static int
+apply_whiteout (struct sp_unpack *u, int pfd, const char *parent, const char *base, sp_error_t *err)
+{
+  u->n_whiteouts++;
+  if (strcmp (base, WH_OPAQUE) == 0)
+    {
+      /* opaque: everything lower layers put in parent goes; this layer's entries stay */
+      int fd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+      struct dirent *de;
+
+      if (d == NULL)
+        {
+          if (fd >= 0)
+            close (fd);
+          return sp_error_make (err, errno, "%s", *parent ? parent : "/");
+        }
+      while ((de = readdir (d)) != NULL)
+        {
+          cleanup_free char *child = NULL;
+          if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+            continue;
+          child = *parent ? xasprintf ("%s/%s", parent, de->d_name) : xstrdup (de->d_name);
+          if (pathset_has (u->layer_paths, child))
+            continue;
+          if (sp_rmtree_at (dirfd (d), de->d_name) < 0)
+            {
+              int e = errno;
+              closedir (d);
+              return sp_error_make (err, e, "%s", child);
+            }
+        }
+      closedir (d);
+      return 0;
+    }
+  base += strlen (WH_PREFIX);
+  if (*base == '\0' || strcmp (base, ".") == 0 || strcmp (base, "..") == 0 || strchr (base, '/'))
+    return sp_error_make (err, 0, "%s/.wh.%s: invalid whiteout", parent, base);
+  if (sp_rmtree_at (pfd, base) < 0)
+    return sp_error_make (err, errno, "%s/%s", parent, base);
+  return 0;
+}
+
+static int
+apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp_error_t *err)
+{
+  const char *raw = archive_entry_pathname (e);
+  cleanup_free char *path = NULL;
+  cleanup_free char *parent = NULL;
+  const char *base;
+  char *slash;
+  mode_t type = archive_entry_filetype (e);
+  mode_t perm = archive_entry_perm (e) & 07777;
+  struct timespec mt = { archive_entry_mtime (e), archive_entry_mtime_nsec (e) };
+  struct timespec times[2] = { mt, mt };
+  const char *hardlink = archive_entry_hardlink (e);
+  int pfd, r;
+
+  if (raw == NULL)
+    return sp_error_make (err, 0, "entry with an unreadable name");
+  path = xstrdup (raw);
+  sp_clean_path (path);
+  if (*path == '\0')
+    return 0;  /* the root itself: it keeps the mode sprout gives it */
+  parent = xstrdup (path);
+  slash = strrchr (parent, '/');
+  if (slash != NULL)
+    {
+      *slash = '\0';
+      base = path + (slash - parent) + 1;
+    }
+  else
+    {
+      parent[0] = '\0';
+      base = path;
+    }
+  pfd = parent_fd (u, parent);
+  if (pfd < 0)
+    return sp_error_make (err, errno, "%s", path);
+
+  if (sp_has_prefix (base, WH_PREFIX))
+    return apply_whiteout (u, pfd, parent, base, err);
+  pathset_add (u->layer_paths, path);
+
+  if (hardlink != NULL)
+    {
+      cleanup_free char *target = xstrdup (hardlink);
+      cleanup_free char *tparent = NULL;
+      const char *tbase;
+      char *ts;
+      int tfd;
+
+      sp_clean_path (target);
+      if (*target == '\0' || strcmp (target, path) == 0)
+        return sp_error_make (err, 0, "%s: invalid hard link to \"%s\"", path, hardlink);
+      tparent = xstrdup (target);
+      ts = strrchr (tparent, '/');
+      if (ts != NULL)
+        {
+          *ts = '\0';
+          tbase = target + (ts - tparent) + 1;
+        }
+      else
+        {
+          tparent[0] = '\0';
+          tbase = target;
+        }
+      if (clear_slot (pfd, base, false) < 0)
+        return sp_error_make (err, errno, "%s", path);
+      tfd = sp_open_dir_in_root (u->rootfd, tparent);
+      if (tfd < 0)
+        return sp_error_make (err, errno, "%s: hard link target \"%s\" is not inside the image", path, hardlink);
+      r = linkat (tfd, tbase, pfd, base, 0);
+      close (tfd);
+      if (r < 0)
+        return sp_error_make (err, errno, "%s: hard link to \"%s\"", path, hardlink);
+      u->n_links++;
+      return 0;
+    }
+
+  switch (type)
+    {
+    case AE_IFDIR:
+      r = clear_slot (pfd, base, true);
+      if (r < 0)
+        return sp_error_make (err, errno, "%s", path);
+      if (r == 0 && mkdirat (pfd, base, 0700) < 0)
+        return sp_error_make (err, errno, "%s", path);
+      record_dir (u, path, perm, mt);
+      u->n_dirs++;
+      return 0;
+
+    case AE_IFREG:
+      {
+        cleanup_close int fd = -1;
+        if (clear_slot (pfd, base, false) < 0)
+          return sp_error_make (err, errno, "%s", path);
+        fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+          return sp_error_make (err, errno, "%s", path);
+        r = write_file (a, e, fd, err, path);
+        if (r < 0)
+          return r;
+        if (fchmod (fd, perm) < 0 || futimens (fd, times) < 0)
+          return sp_error_make (err, errno, "%s", path);
+        u->n_files++;
+        return 0;
+      }
+
+    case AE_IFLNK:
+      {
+        const char *target = archive_entry_symlink (e);
+        if (target == NULL)
+          return sp_error_make (err, 0, "%s: symlink without a target", path);
+        if (clear_slot (pfd, base, false) < 0)
+          return sp_error_make (err, errno, "%s", path);
+        if (symlinkat (target, pfd, base) < 0)
+          return sp_error_make (err, errno, "%s", path);
+        utimensat (pfd, base, times, AT_SYMLINK_NOFOLLOW);
+        u->n_symlinks++;
+        return 0;
+      }
+
+    default:
+      /* device nodes, fifos, sockets: a rootless user cannot make them; the runtime binds /dev */
+      u->n_skipped++;
+      return 0;
+    }
+}
+
+/* ---- the stream: blob -> digest -> decoder -> digest -> libarchive ---- */
+
+struct pipeline {
+  struct sp_unpack *u;
+  struct sp_reader *r;
+  struct sp_decoder *dec;   /* NULL for an uncompressed layer */
+  struct sp_digest cdig, udig;
+  const uint8_t *in;
+  size_t in_len;
+  bool in_eof, done;
+  uint64_t c_bytes, u_bytes;
+  sp_error_t err;
+};
+
+/* The next block of uncompressed tar: 0 at the end, -1 with p->err. */
+static ssize_t
+pipeline_next (struct pipeline *p, const void **buf)
+{
+  for (;;)
+    {
+      ssize_t n;
+
+      if (p->in_len == 0 && !p->in_eof)
+        {
+          n = sp_reader_read (p->r, p->u->inbuf, BUF_SIZE, &p->err);
+          if (n < 0)
+            return -1;
+          if (n == 0)
+            p->in_eof = true;
+          else
+            {
+              sp_digest_update (&p->cdig, p->u->inbuf, (size_t) n);
+              p->c_bytes += (uint64_t) n;
+              if (p->u->progress != NULL)
+                p->u->progress (p->u->progress_ctx, (uint64_t) n);
+              p->in = p->u->inbuf;
+              p->in_len = (size_t) n;
+            }
+        }
+      if (p->in_len == 0 && p->in_eof)
+        {
+          if (p->dec != NULL && !p->done && sp_decoder_finish (p->dec, &p->err) < 0)
+            return -1;
+          p->done = true;
+          return 0;
+        }
+      if (p->dec == NULL)
+        {
+          n = (ssize_t) p->in_len;
+          *buf = p->in;
+          p->in_len = 0;
+        }
+      else
+        {
+          n = sp_decoder_run (p->dec, &p->in, &p->in_len, p->u->outbuf, BUF_SIZE, &p->err);
+          if (n < 0)
+            return -1;
+          if (n == 0)
+            continue;
+          *buf = p->u->outbuf;
+        }
+      sp_digest_update (&p->udig, *buf, (size_t) n);
+      p->u_bytes += (uint64_t) n;
+      return n;
+    }
+}
+
+static la_ssize_t
+pipeline_read_cb (struct archive *a, void *ctx, const void **buf)
+{
+  struct pipeline *p = ctx;
+  ssize_t n = pipeline_next (p, buf);
+
+  if (n < 0)
+    archive_set_error (a, p->err && p->err->errnum ? p->err->errnum : EIO, "%s",
+                       p->err ? p->err->msg : "read error");
+  return n;
+}
+
+int
+sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer *layer, const char *diff_id,
+                const char *what, sp_error_t *err)
+{
+  struct pipeline p = { .u = u, .r = r };
+  struct archive *a = NULL;
+  struct archive_entry *e;
+  char cgot[SP_DIGEST_LEN + 1], ugot[SP_DIGEST_LEN + 1];
+  uint64_t skipped_before = u->n_skipped;
+  int ret = -1, ar;
+
+  pathset_clear (u->layer_paths);
+  forget_parent (u);
+  if (sp_digest_init (&p.cdig, err) < 0 || sp_digest_init (&p.udig, err) < 0)
+    goto out;
+  if (layer->comp != SP_COMP_NONE)
+    {
+      p.dec = sp_decoder_new (layer->comp, err);
+      if (p.dec == NULL)
+        goto out;
+    }
+  a = archive_read_new ();
+  if (a == NULL)
+    {
+      sp_error_make (err, ENOMEM, "%s", what);
+      goto out;
+    }
+  archive_read_support_format_tar (a);
+  if (archive_read_open (a, &p, NULL, pipeline_read_cb, NULL) != ARCHIVE_OK)
+    goto archive_failed;
+  while ((ar = archive_read_next_header (a, &e)) != ARCHIVE_EOF)
+    {
+      int rr;
+      if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
+        goto archive_failed;
+      rr = apply_entry (u, a, e, err);
+      if (rr == -2)
+        goto archive_failed;
+      if (rr < 0)
+        {
+          sp_error_wrap (err, "%s", what);
+          goto out;
+        }
+    }
+  /* past the tar's end marker: hash the rest so the digests cover every byte */
+  for (;;)
+    {
+      const void *buf;
+      ssize_t n = pipeline_next (&p, &buf);
+      if (n < 0)
+        {
+          sp_error_make (err, 0, "%s: %s", what, p.err ? p.err->msg : "read error");
+          goto out;
+        }
+      if (n == 0)
+        break;
+    }
+  sp_digest_final (&p.cdig, cgot);
+  sp_digest_final (&p.udig, ugot);
+  if (layer->size >= 0 && (uint64_t) layer->size != p.c_bytes)
+    {
+      sp_error_make (err, 0, "%s: size is %llu, its descriptor says %lld", what, (unsigned long long) p.c_bytes,
+                     (long long) layer->size);
+      goto out;
+    }
+  if (layer->digest != NULL && strcmp (layer->digest, cgot) != 0)
+    {
+      sp_error_make (err, 0, "%s: digest mismatch (content hashes to %s)", what, cgot);
+      goto out;
+    }
+  if (strcmp (diff_id, ugot) != 0)
+    {
+      sp_error_make (err, 0, "%s: uncompressed content does not match diff_id %s (it hashes to %s)", what,
+                     diff_id, ugot);
+      goto out;
+    }
+  if (u->verbose > 0 && u->n_skipped > skipped_before)
+    fprintf (stderr, "sprout: %s: skipped %llu device nodes, fifos or sockets\n", what,
+             (unsigned long long) (u->n_skipped - skipped_before));
+  ret = 0;
+  goto out;
+
+archive_failed:
+  if (p.err != NULL)
+    sp_error_make (err, 0, "%s: %s", what, p.err->msg);
+  else
+    sp_error_make (err, 0, "%s: corrupt tar: %s", what,
+                   archive_error_string (a) ? archive_error_string (a) : "read error");
+out:
+  if (a != NULL)
+    archive_read_free (a);
+  sp_decoder_free (p.dec);
+  sp_digest_free (&p.cdig);
+  sp_digest_free (&p.udig);
+  sp_error_free (&p.err);
+  forget_parent (u);
+  pathset_clear (u->layer_paths);
+  return ret;
+}
+
+static int
+cmp_dir_path (const void *a, const void *b)
+{
+  const struct sp_dirmode *x = a, *y = b;
+  int c = strcmp (x->path, y->path);
+  return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+static size_t
+depth_of (const char *p)
+{
+  size_t d = 0;
+  for (; *p; p++)
+    d += *p == '/';
+  return d;
+}
+
+static int
+cmp_dir_depth (const void *a, const void *b)
+{
+  size_t x = depth_of (((const struct sp_dirmode *) a)->path), y = depth_of (((const struct sp_dirmode *) b)->path);
+  return x > y ? -1 : x < y;
+}
+
+int
+sp_unpack_finish (struct sp_unpack *u, sp_error_t *err)
+{
+  size_t n = 0;
+
+  forget_parent (u);
+  /* the last layer's word on each directory counts; deepest first, so that a parent
+   * without u+x does not lock us out of its children */
+  qsort (u->dirs, u->n_dirmodes, sizeof (*u->dirs), cmp_dir_path);
+  for (size_t i = 0; i < u->n_dirmodes; i++)
+    {
+      if (i + 1 < u->n_dirmodes && strcmp (u->dirs[i].path, u->dirs[i + 1].path) == 0)
+        {
+          free (u->dirs[i].path);
+          continue;
+        }
+      u->dirs[n++] = u->dirs[i];
+    }
+  u->n_dirmodes = n;
+  qsort (u->dirs, u->n_dirmodes, sizeof (*u->dirs), cmp_dir_depth);
+  for (size_t i = 0; i < u->n_dirmodes; i++)
+    {
+      cleanup_free char *parent = xstrdup (u->dirs[i].path);
+      char *slash = strrchr (parent, '/');
+      const char *base = slash ? u->dirs[i].path + (slash - parent) + 1 : u->dirs[i].path;
+      cleanup_close int pfd = -1;
+      cleanup_close int fd = -1;
+      struct timespec times[2] = { u->dirs[i].mtime, u->dirs[i].mtime };
+
+      if (slash)
+        *slash = '\0';
+      else
+        parent[0] = '\0';
+      pfd = sp_open_dir_in_root (u->rootfd, parent);
+      if (pfd < 0)
+        continue;  /* removed by a later layer */
+      fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        continue;  /* replaced by a file or a symlink later */
+      if (fchmod (fd, u->dirs[i].mode) < 0 || futimens (fd, times) < 0)
+        return sp_error_make (err, errno, "%s", u->dirs[i].path);
+    }
+  return 0;
+}

@@ -1,0 +1,62 @@
+/* progress.c: see progress.h. */
+#include "config.h"
+#include "progress.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define WIDTH 30
+
+void
+sp_progress_start (struct sp_progress *p, bool on, const char *label, uint64_t total)
+{
+  memset (p, 0, sizeof (*p));
+  p->on = on;
+  p->label = label;
+  p->total = total;
+}
+
+static void
+draw (struct sp_progress *p)
+{
+  char bar[WIDTH + 1];
+  unsigned fill = p->total ? (unsigned) (p->done * WIDTH / (p->total > p->done ? p->total : p->done)) : 0;
+  unsigned pct = p->total ? (unsigned) (p->done * 100 / (p->total > p->done ? p->total : p->done)) : 0;
+
+  for (unsigned i = 0; i < WIDTH; i++)
+    bar[i] = i < fill ? '#' : '.';
+  bar[WIDTH] = '\0';
+  if (p->total)
+    fprintf (stderr, "\r%.40s [%s] %6.1f / %.1f MB %3u%%", p->label, bar, (double) p->done / 1e6,
+             (double) p->total / 1e6, pct);
+  else
+    fprintf (stderr, "\r%.40s %6.1f MB", p->label, (double) p->done / 1e6);
+  fflush (stderr);
+}
+
+void
+sp_progress_add (void *ctx, uint64_t n)
+{
+  struct sp_progress *p = ctx;
+  struct timespec now;
+
+  p->done += n;
+  if (!p->on)
+    return;
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  if ((now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L)
+    return;
+  p->last = now;
+  draw (p);
+}
+
+void
+sp_progress_end (struct sp_progress *p)
+{
+  if (p->on)
+    {
+      fprintf (stderr, "\r\033[K");
+      fflush (stderr);
+    }
+  p->on = false;
+}
