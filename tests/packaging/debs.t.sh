@@ -1,0 +1,146 @@
+#!/bin/bash
+# tests/packaging/debs.t.sh: the Debian packages build from a copy of the tree, pass lintian,
+# install into a throwaway Debian root (never this machine), and there the helper runs and
+# Slurm's own srun loads the plugin from its plugin directory. Runs as root.
+#
+# Environment:
+#   SPROUT_PKGTEST_CACHE  where the base root tarball is cached (default /var/tmp)
+#   SPROUT_DEB_MIRRORS    apt source lines for mmdebstrap, ';'-separated
+#                         (default: deb.debian.org bookworm, bookworm-updates, bookworm-security)
+#   SPROUT_DEB_BUILD_OPTIONS  DEB_BUILD_OPTIONS for the build (default: nocheck, the unit
+#                         tests run elsewhere; set to "" to run them inside the build too)
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source=tests/packaging/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SUITE=bookworm
+CACHE=${SPROUT_PKGTEST_CACHE:-/var/tmp}
+MIRRORS=${SPROUT_DEB_MIRRORS:-deb http://deb.debian.org/debian bookworm main;deb http://deb.debian.org/debian bookworm-updates main;deb http://deb.debian.org/debian-security bookworm-security main}
+
+if [ "$(id -u)" != 0 ]; then
+  t_skip "Debian packages" "needs root (dpkg-buildpackage, chroot)"; t_done; exit
+fi
+missing=$(pkg_missing_tools dpkg-buildpackage dh dh_autoreconf mmdebstrap lintian nm chroot unshare)
+if [ -n "$missing" ]; then
+  t_skip "Debian packages" "missing tools:$missing (apt-get install debhelper lintian mmdebstrap binutils)"
+  t_done; exit
+fi
+
+version=$(pkg_version)
+t_match "$version" '^[0-9]+\.[0-9]+' "the version is read from configure.ac"
+t_is "$(sed -n '1s/^sprout (\([^)]*\)).*/\1/p' "$SPROUT_SRC/debian/changelog")" "$version" \
+  "debian/changelog's top entry is configure.ac's version"
+
+# ---- build
+src=$T_TMP/build/sprout-$version
+pkg_copy_tree "$src"
+t_status 0 "dpkg-buildpackage -us -uc -b builds from a copy of the tree" \
+  env DEB_BUILD_OPTIONS="${SPROUT_DEB_BUILD_OPTIONS-nocheck} parallel=$(nproc)" \
+  sh -c 'cd "$1" && dpkg-buildpackage -us -uc -b' sh "$src"
+arch=$(dpkg --print-architecture)
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+helper_deb=$T_TMP/build/sprout_${version}_$arch.deb
+plugin_deb=$T_TMP/build/slurm-spank-sprout_${version}_$arch.deb
+if [ ! -f "$helper_deb" ] || [ ! -f "$plugin_deb" ]; then
+  t_notok "both packages were built" "$(ls -l "$T_TMP/build")" "$T_OUT"
+  t_done; exit
+fi
+t_ok "both packages were built"
+
+# ---- what they hold
+helper_files=$(dpkg-deb -c "$helper_deb" | awk '{ print $6 }')
+plugin_files=$(dpkg-deb -c "$plugin_deb" | awk '{ print $6 }')
+t_match "$helper_files" '^\./usr/bin/sprout$' "sprout ships /usr/bin/sprout"
+t_match "$helper_files" '^\./usr/share/man/man1/sprout\.1\.gz$' "sprout ships sprout(1)"
+t_match "$plugin_files" "^\./usr/lib/$multiarch/slurm-wlm/sprout\.so\$" \
+  "slurm-spank-sprout ships sprout.so in Debian's Slurm plugin directory"
+t_is "$(printf '%s\n' "$helper_files" "$plugin_files" | grep -c '\.la$')" 0 "no libtool archive is shipped"
+t_is "$(dpkg-deb -f "$plugin_deb" Depends | tr ',' '\n' | grep -c "^ *sprout (= $version)\$")" 1 \
+  "the plugin depends on the helper of the same version"
+t_match "$(dpkg-deb -f "$plugin_deb" Depends)" 'slurm-wlm-basic-plugins \(>= [0-9]+\.[0-9]+\), slurm-wlm-basic-plugins \(<< [0-9]+\.[0-9]+\)' \
+  "the plugin depends on the Slurm release it was built for"
+t_is "$(dpkg-deb --ctrl-tarfile "$plugin_deb" | tar -xOf - ./conffiles 2>/dev/null)" \
+  /etc/slurm/plugstack.conf.d/sprout.conf "plugstack.conf.d/sprout.conf is a conffile"
+
+x=$T_TMP/x
+mkdir -p "$x" && dpkg-deb -x "$plugin_deb" "$x"
+conf=$x/etc/slurm/plugstack.conf.d/sprout.conf
+t_is "$(grep -Evc '^[[:space:]]*(#|$)' "$conf")" 0 "the shipped plugstack.conf.d/sprout.conf is all comments (disabled)"
+
+so=$x/usr/lib/$multiarch/slurm-wlm/sprout.so
+t_is "$(ldd "$so" 2>&1 | grep -c 'not found')" 0 "sprout.so: every library it needs is found (ldd)"
+allowed=$(sed -n '/global:/,/local:/s/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);.*/\1/p' "$SPROUT_SRC/plugin/sprout.lds" | sort -u)
+exported=$(nm -D --defined-only "$so" | awk '{ print $3 }' | sort -u)
+t_is "$(comm -23 <(echo "$exported") <(echo "$allowed") | tr '\n' ' ')" "" \
+  "sprout.so exports only the SPANK symbols of plugin/sprout.lds"
+t_is "$(comm -12 <(echo "$exported") <(printf '%s\n' plugin_name plugin_type plugin_version) | tr '\n' ' ')" \
+  "plugin_name plugin_type plugin_version " "sprout.so exports the symbols Slurm's loader requires"
+
+# ---- lintian: errors fail the test; warnings are listed as comments
+lint=$(lintian --fail-on error --suppress-tags-from-file "$SPROUT_SRC/tests/packaging/lintian-accepted" \
+  "$helper_deb" "$plugin_deb" 2>&1 | grep -v 'running with root privileges'; exit "${PIPESTATUS[0]}"); st=$?
+if [ $st = 0 ]; then t_ok "lintian: no errors"; else t_notok "lintian: no errors" "$lint"; fi
+[ -n "$lint" ] && printf '%s\n' "$lint" | sed 's/^/# lintian: /'
+
+# ---- a throwaway root with what the packages depend on, plus srun to load the plugin
+deps=$( { dpkg-deb -f "$helper_deb" Depends; echo ,; dpkg-deb -f "$plugin_deb" Depends; echo ", slurm-client"; } |
+  tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v -e '^$' -e '^sprout$' | sort -u | paste -sd, -)
+key=$(printf '%s\n' "$SUITE" "$MIRRORS" "$deps" | sha256sum | cut -c1-16)
+base=$CACHE/sprout-pkgtest-$SUITE-$key.tar
+if [ ! -s "$base" ]; then
+  IFS=';' read -r -a mirror_args <<< "$MIRRORS"
+  if out=$(mmdebstrap --quiet --variant=essential --format=tar --include="$deps" "$SUITE" "$base.tmp" \
+             "${mirror_args[@]}" </dev/null 2>&1) && mv "$base.tmp" "$base"; then
+    # keep one base root: older ones were for other package lists
+    find "$CACHE" -maxdepth 1 -name "sprout-pkgtest-$SUITE-*.tar" ! -name "${base##*/}" -delete
+    t_ok "mmdebstrap made a base root with the packages' dependencies"
+  else
+    rm -rf "$base.tmp"
+    t_notok "mmdebstrap made a base root with the packages' dependencies" "$out"
+    t_done; exit
+  fi
+else
+  t_ok "the cached base root fits the packages' dependencies (${base##*/})"
+fi
+
+root=$T_TMP/root
+if ! out=$(mkdir -p "$root" && tar -C "$root" -xf "$base" 2>&1 && cp "$helper_deb" "$plugin_deb" "$root/tmp/" 2>&1); then
+  t_notok "the base root unpacks" "$out"; t_done; exit
+fi
+# a private mount and PID namespace: the root's /proc goes away with the command
+in_root () { unshare --mount --pid --fork --mount-proc="$root/proc" chroot "$@"; }
+failed=$_t_failed
+t_status 0 "dpkg -i installs both packages into the throwaway root" \
+  in_root "$root" dpkg -i "/tmp/${helper_deb##*/}" "/tmp/${plugin_deb##*/}"
+[ "$_t_failed" = "$failed" ] || { t_done; exit; }
+
+t_status 0 "sprout --version runs there as an unprivileged user" \
+  in_root --userspec=65534:65534 "$root" /usr/bin/sprout --version
+t_match "$T_OUT" "^sprout $version" "sprout --version prints the package's version"
+
+# srun reads plugstack.conf before it parses options: --help loads the plugin, no daemon needed
+cat > "$root/etc/slurm/slurm.conf" <<'EOF'
+ClusterName=pkgtest
+SlurmctldHost=localhost
+NodeName=localhost CPUs=1 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES
+EOF
+sed -i 's/^#required sprout\.so/required sprout.so/' "$root/etc/slurm/plugstack.conf.d/sprout.conf"
+t_is "$(grep -c '^required sprout\.so' "$root/etc/slurm/plugstack.conf.d/sprout.conf")" 1 \
+  "uncommenting the shipped line enables the plugin, as its comment says"
+t_status 0 "srun --help loads sprout.so from Slurm's plugin directory" in_root "$root" srun --help
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '^srun: error')" 0 "srun --help prints no error"
+t_match "$(printf '%s\n' "$T_OUT" | awk '/^Options provided by plugins/ { f = 1; next } f && /^[^ ].*:$/ { exit } f')" '--container-[a-z]' \
+  "srun --help lists sprout's --container-* options under the plugins' options"
+# the same check must fail for a plugin that cannot load
+echo "required sprout-no-such-plugin.so" > "$root/etc/slurm/plugstack.conf.d/zz-control.conf"
+in_root "$root" srun --help >/dev/null 2>&1; st=$?
+if [ $st != 0 ]; then t_ok "control: srun --help fails for a missing required plugin"
+else t_notok "control: srun --help fails for a missing required plugin" "it exited 0"; fi
+rm -f "$root/etc/slurm/plugstack.conf.d/zz-control.conf"
+
+t_status 0 "dpkg --purge removes both packages" in_root "$root" dpkg --purge slurm-spank-sprout sprout
+t_is "$(ls "$root/usr/bin/sprout" "$root/usr/lib/$multiarch/slurm-wlm/sprout.so" \
+  "$root/etc/slurm/plugstack.conf.d/sprout.conf" 2>/dev/null)" "" "nothing of them is left behind"
+
+t_done
