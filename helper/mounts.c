@@ -72,7 +72,14 @@ open_nofollow_walk (int rootfd, const char *path, int flags)
         }
       fd = openat (cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
-        return -1;
+        {
+          struct stat st;
+          int e = errno;
+          if (fstatat (cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+            e = ELOOP;  /* a symlink: refused on this path */
+          errno = e;
+          return -1;
+        }
       close (cur);
       cur = fd;
     }
@@ -155,10 +162,16 @@ sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool cre
         }
       return fd;
     }
+  /* without openat2 a symlink in the last place reads ELOOP: replaceable like a missing file */
+  if (errno == ELOOP && replace_link)
+    errno = ENOENT;
   if (errno != ENOENT || !create)
     {
       int e = errno;
-      sp_error_make (err, e, "mount target %s", path);
+      if (e == ELOOP)
+        sp_error_make (err, e, "mount target %s: goes through a symlink that cannot be followed safely here", path);
+      else
+        sp_error_make (err, e, "mount target %s", path);
       errno = e;
       return -1;
     }
@@ -188,7 +201,7 @@ sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool cre
       memcpy (prefix, path, end);
       prefix[end] = '\0';
       next = sp_open_in_root (rootfd, prefix, O_PATH);
-      if (next < 0 && errno == ENOENT)
+      if (next < 0 && (errno == ENOENT || (last && replace_link && errno == ELOOP)))
         {
           cleanup_free char *name = strndup (path + start, end - start);
           if (name == NULL)
@@ -197,6 +210,8 @@ sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool cre
             return -1;
           next = sp_open_in_root (rootfd, prefix, O_PATH);
         }
+      if (next < 0 && errno == ELOOP)
+        return sp_error_make (err, errno, "mount target %s: goes through a symlink that cannot be followed safely here", path);
       if (next < 0)
         return sp_error_make (err, errno, "mount target %s", path);
       close (cur);
