@@ -376,13 +376,11 @@ parent_fd (struct sp_unpack *u, const char *parent)
     {
       cleanup_free char *pp = xstrdup (parent);
       char *slash = strrchr (pp, '/');
-      const char *base = slash ? slash + 1 : pp;
+      const char *base = slash ? parent + (slash - pp) + 1 : parent;
       int pfd;
 
       if (slash != NULL)
         *slash = '\0';
-      else
-        pp[0] = '\0';
       pfd = parent_fd (u, slash ? pp : "");
       if (pfd < 0)
         return -1;
