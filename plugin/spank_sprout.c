@@ -25,6 +25,19 @@ SP_EXPORT int slurm_spank_user_init (spank_t sp, int ac, char **av);
 SP_EXPORT int slurm_spank_task_init (spank_t sp, int ac, char **av);
 SP_EXPORT int slurm_spank_exit (spank_t sp, int ac, char **av);
 
+/* One error line: on the terminal in srun/sbatch/salloc, in the log in the daemons. */
+static void
+report (spank_context_t ctx, const char *msg)
+{
+  if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
+    {
+      fprintf (stderr, "sprout: error: %s\n", msg);
+      fflush (stderr);
+    }
+  else
+    slurm_error ("sprout: error: %s", msg);
+}
+
 int
 slurm_spank_init (spank_t sp, int ac, char **av)
 {
@@ -34,14 +47,13 @@ slurm_spank_init (spank_t sp, int ac, char **av)
   sp_config_clear (&config);
   if (sp_config_parse (&config, ac, av, &err) < 0)
     {
-      /* srun shows slurm_error on the terminal; slurmd and slurmstepd log it */
-      slurm_error ("sprout: error: %s", err->msg);
+      report (ctx, err->msg);
       return -1;
     }
   if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
     if (sp_options_register (sp, &err) < 0)
       {
-        slurm_error ("sprout: error: %s", err->msg);
+        report (ctx, err->msg);
         return -1;
       }
   if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
