@@ -106,7 +106,7 @@ classify_archive (struct sp_source *src, sp_error_t *err)
   int r, n = 0;
 
   if (a == NULL)
-    return -1;
+    return sp_error_make (err, 0, "%s: not an image: not a directory and not a tar archive", src->ref);
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
     {
       cleanup_free char *name = xstrdup (archive_entry_pathname (e) ? archive_entry_pathname (e) : "");
