@@ -159,6 +159,27 @@ EOF
 t_status 0 "a job with two concurrent containerized steps succeeds" timeout "$T" sbatch --wait -N1 -n2 -o /dev/null concurrent.sh
 t_is "$(cat c1.out c2.out 2>&1 | tr '\n' ' ')" "13 13 " "both concurrent steps ran in the image"
 
+# 8b. cold cache: two concurrent steps of four tasks each on one node share one unpack
+tmpl=$(grep -v '^#' "$plugstack" | grep -o 'cache_dir=[^ ]*' | head -n1 | cut -d= -f2-)
+helper=$(grep -v '^#' "$plugstack" | grep -o 'helper=[^ ]*' | head -n1 | cut -d= -f2-)
+cache=$(printf '%s' "$tmpl" | sed -e "s/%u/$(id -u)/g" -e "s/%n/node1/g" -e 's/%%/%/g')
+if [ -z "$tmpl" ] || [ -z "$helper" ]; then
+  t_skip "a cold cache under two concurrent steps" "plugstack.conf names no cache_dir= or helper="
+elif ! "$helper" --cache-dir "$cache" rm "$PY3" >/dev/null 2>&1 && "$helper" --cache-dir "$cache" images 2>/dev/null | grep -qF "$PY3"; then
+  t_skip "a cold cache under two concurrent steps" "py3.oci is in use in $cache"
+else
+  cat > cold.sh <<EOF
+#!/bin/sh
+srun -n4 --exact --container="$PY3" sh -c '$probe' > cold1.out 2>&1 &
+srun -n4 --exact --container="$PY3" sh -c '$probe' > cold2.out 2>&1 &
+wait
+EOF
+  t_status 0 "two concurrent 4-task steps on a cold cache succeed" timeout "$T" sbatch --wait -w node1 -N1 -n8 -o /dev/null cold.sh
+  t_is "$(cat cold1.out cold2.out 2>&1 | sort | uniq -c | awk '{print $1 "x" $2}')" "8x13" "all eight tasks ran in the image"
+  t_is "$("$helper" --cache-dir "$cache" images 2>&1 | grep -cF "$PY3")" 1 "the node's cache holds the image once"
+  t_is "$(ls -A "$cache/tmp" 2>/dev/null)" "" "no temporary directory is left in the cache"
+fi
+
 # 9. scancel of a running containerized step leaves no sprout process on any node
 name=sprout-plugin-scancel-$$
 secs=$((RANDOM % 1000 + 5000))
