@@ -1,0 +1,196 @@
+/* test_layer.c: path cleaning, resolution inside a root (openat2 and the fallback walk),
+ * and whiteouts, opaque directories and final directory modes through sp_layer_apply. */
+#include "config.h"
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "digest.h"
+#include "layer.h"
+#include "util.h"
+#include "tap.h"
+
+static char tmpl[] = "/tmp/sprout-test-layer.XXXXXX";
+
+static void
+check_clean (const char *in, const char *want)
+{
+  char *p = xstrdup (in);
+  sp_clean_path (p);
+  tap_ok (strcmp (p, want) == 0, "clean \"%s\" -> \"%s\" (got \"%s\")", in, want, p);
+  free (p);
+}
+
+/* Is the directory at path (resolved in root) the same inode as root/want? */
+static int
+resolves_to (int rootfd, const char *path, const char *want)
+{
+  struct stat a, b;
+  int fd = sp_open_dir_in_root (rootfd, path);
+  int ok;
+
+  if (fd < 0)
+    return 0;
+  ok = fstat (fd, &a) == 0 && fstatat (rootfd, want, &b, 0) == 0 && a.st_ino == b.st_ino;
+  close (fd);
+  return ok;
+}
+
+struct ent { const char *name; mode_t type; mode_t perm; const char *data; };
+
+/* Write a tar of ents to path; return its sha256 in diff_id. */
+static void
+write_tar (const char *path, const struct ent *ents, char diff_id[SP_DIGEST_LEN + 1])
+{
+  struct archive *a = archive_write_new ();
+  struct archive_entry *e = archive_entry_new ();
+  FILE *f;
+  char buf[65536];
+  size_t n;
+  struct sp_digest d;
+
+  archive_write_set_format_pax_restricted (a);
+  archive_write_open_filename (a, path);
+  for (; ents->name; ents++)
+    {
+      archive_entry_clear (e);
+      archive_entry_set_pathname (e, ents->name);
+      archive_entry_set_filetype (e, ents->type);
+      archive_entry_set_perm (e, ents->perm);
+      archive_entry_set_mtime (e, 1700000000, 0);
+      archive_entry_set_size (e, ents->data ? (la_int64_t) strlen (ents->data) : 0);
+      archive_write_header (a, e);
+      if (ents->data)
+        archive_write_data (a, ents->data, strlen (ents->data));
+    }
+  archive_write_close (a);
+  archive_write_free (a);
+  archive_entry_free (e);
+  sp_digest_init (&d, NULL);
+  f = fopen (path, "rb");
+  while ((n = fread (buf, 1, sizeof (buf), f)) > 0)
+    sp_digest_update (&d, buf, n);
+  fclose (f);
+  sp_digest_final (&d, diff_id);
+}
+
+static int
+apply (struct sp_unpack *u, const char *path, const char *diff_id, sp_error_t *err)
+{
+  struct sp_layer l = { .member = (char *) path, .size = -1, .comp = SP_COMP_NONE };
+  struct sp_reader r = { .fd = open (path, O_RDONLY | O_CLOEXEC), .size = -1 };
+  int ret = sp_layer_apply (u, &r, &l, diff_id, path, err);
+  sp_reader_close (&r);
+  return ret;
+}
+
+int
+main (void)
+{
+  char *dir = mkdtemp (tmpl);
+  cleanup_free char *root = NULL;
+  cleanup_free char *l1 = NULL;
+  cleanup_free char *l2 = NULL;
+  char id1[SP_DIGEST_LEN + 1], id2[SP_DIGEST_LEN + 1];
+  int rootfd;
+  sp_error_t err = NULL;
+  struct sp_unpack u;
+  struct stat st;
+
+  check_clean ("/etc/passwd", "etc/passwd");
+  check_clean ("./a/./b/", "a/b");
+  check_clean ("../../../etc/x", "etc/x");
+  check_clean ("a/../../b", "b");
+  check_clean ("a/b/../c", "a/c");
+  check_clean ("//a//b", "a/b");
+  check_clean (".", "");
+  check_clean ("..", "");
+
+  if (dir == NULL)
+    return tap_ok (0, "mkdtemp"), tap_done ();
+  root = xasprintf ("%s/root", dir);
+  mkdir (root, 0755);
+  rootfd = open (root, O_RDONLY | O_DIRECTORY);
+  mkdirat (rootfd, "a", 0755);
+  mkdirat (rootfd, "a/b", 0755);
+  tap_ok (symlinkat ("/", rootfd, "l") == 0 && symlinkat ("../../../../..", rootfd, "r") == 0
+          && symlinkat ("/a", rootfd, "a/abs") == 0 && symlinkat ("self", rootfd, "self") == 0,
+          "hostile symlinks planted");
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const char *how = pass ? "fallback walk" : "openat2";
+      if (pass)
+        setenv ("SPROUT_FORCE_ENOSYS", "1", 1);
+      tap_ok (resolves_to (rootfd, "a/b", "a/b"), "%s: plain path", how);
+      tap_ok (resolves_to (rootfd, "l/a", "a"), "%s: symlink to / stays in the root", how);
+      tap_ok (resolves_to (rootfd, "r/a/b", "a/b"), "%s: ../../.. symlink stays in the root", how);
+      tap_ok (resolves_to (rootfd, "../../a", "a"), "%s: .. at the root stays at the root", how);
+      tap_ok (resolves_to (rootfd, "a/abs/b", "a/b"), "%s: absolute symlink restarts at the root", how);
+      tap_ok (resolves_to (rootfd, "a/b/../../l/l/a/b", "a/b"), "%s: symlinks and .. mixed", how);
+      errno = 0;
+      tap_ok (sp_open_dir_in_root (rootfd, "self/x") < 0 && errno == ELOOP, "%s: a symlink loop is ELOOP", how);
+    }
+  unsetenv ("SPROUT_FORCE_ENOSYS");
+
+  /* layers: whiteouts, an opaque directory that spares this layer's own entries, modes */
+  close (rootfd);
+  free (root);
+  root = xasprintf ("%s/layers", dir);
+  mkdir (root, 0755);
+  rootfd = open (root, O_RDONLY | O_DIRECTORY);
+  l1 = xasprintf ("%s/l1.tar", dir);
+  l2 = xasprintf ("%s/l2.tar", dir);
+  {
+    const struct ent e1[] = {
+      { "d", AE_IFDIR, 0755, NULL }, { "d/f1", AE_IFREG, 0644, "one" }, { "d/f2", AE_IFREG, 0644, "two" },
+      { "o", AE_IFDIR, 0755, NULL }, { "o/x", AE_IFREG, 0644, "x" }, { "o/sub", AE_IFDIR, 0755, NULL },
+      { "o/sub/deep", AE_IFREG, 0644, "deep" },
+      { "ro", AE_IFDIR, 0555, NULL }, { "ro/f", AE_IFREG, 0444, "f" }, { "ro/inner", AE_IFDIR, 0500, NULL },
+      { "ro/inner/g", AE_IFREG, 0600, "g" }, { "suid", AE_IFREG, 04755, "s" },
+      { NULL, 0, 0, NULL },
+    };
+    const struct ent e2[] = {
+      { "d/.wh.f1", AE_IFREG, 0644, NULL }, { "o/y", AE_IFREG, 0644, "y" },
+      { "o/.wh..wh..opq", AE_IFREG, 0644, NULL }, { "o/z", AE_IFREG, 0644, "z" },
+      { "ro/f2", AE_IFREG, 0644, "written into a 0555 directory of layer 1" },
+      { NULL, 0, 0, NULL },
+    };
+    write_tar (l1, e1, id1);
+    write_tar (l2, e2, id2);
+  }
+  sp_unpack_init (&u, rootfd);
+  TAP_IS_INT (apply (&u, l1, id1, &err), 0, "layer 1 applies");
+  if (err)
+    tap_ok (0, "%s", err->msg), sp_error_free (&err);
+  TAP_IS_INT (apply (&u, l2, id2, &err), 0, "layer 2 applies (into a directory that will be 0555)");
+  if (err)
+    tap_ok (0, "%s", err->msg), sp_error_free (&err);
+  TAP_IS_INT (sp_unpack_finish (&u, &err), 0, "final modes applied");
+  tap_ok (faccessat (rootfd, "d/f1", F_OK, AT_SYMLINK_NOFOLLOW) < 0, ".wh.f1 removed d/f1");
+  tap_ok (faccessat (rootfd, "d/f2", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "d/f2 kept");
+  tap_ok (faccessat (rootfd, "o/x", F_OK, AT_SYMLINK_NOFOLLOW) < 0
+          && faccessat (rootfd, "o/sub", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "opaque o/ lost the lower layer's entries");
+  tap_ok (faccessat (rootfd, "o/y", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "opaque o/ kept the same layer's earlier entry");
+  tap_ok (faccessat (rootfd, "o/z", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "and its later entry");
+  tap_ok (fstatat (rootfd, "ro", &st, 0) == 0 && (st.st_mode & 07777) == 0555, "ro/ got its final mode 0555");
+  tap_ok (fstatat (rootfd, "ro/inner", &st, 0) == 0 && (st.st_mode & 07777) == 0500, "ro/inner got 0500");
+  tap_ok (fstatat (rootfd, "ro/f2", &st, 0) == 0 && S_ISREG (st.st_mode), "a later layer wrote into ro/");
+  tap_ok (fstatat (rootfd, "ro", &st, 0) == 0 && st.st_mtime == 1700000000, "directory mtime kept");
+  tap_ok (fstatat (rootfd, "suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755, "setuid bit kept (owned by the user)");
+  TAP_IS_INT (u.n_whiteouts, 2, "two whiteouts counted");
+
+  /* a wrong diff_id fails, naming it */
+  TAP_IS_INT (apply (&u, l1, id2, &err), -1, "a layer with the wrong diff_id fails");
+  tap_ok (err && strstr (err->msg, "diff_id"), "the error says diff_id: %s", err ? err->msg : "");
+  sp_error_free (&err);
+  sp_unpack_free (&u);
+
+  sp_rmtree_at (AT_FDCWD, dir);
+  tap_ok (access (dir, F_OK) < 0, "sp_rmtree_at removes a tree with 0500/0555 directories");
+  close (rootfd);
+  return tap_done ();
+}
