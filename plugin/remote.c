@@ -64,7 +64,8 @@ step_fail (const char *fmt, ...)
   if (vasprintf (&step.error, fmt, ap) < 0)
     step.error = NULL;
   va_end (ap);
-  slurm_error ("sprout: %s", step.error != NULL ? step.error : "out of memory");
+  /* info, not error: slurmstepd forwards errors to srun, and the task prints the line */
+  slurm_info ("sprout: container not started: %s", step.error != NULL ? step.error : "out of memory");
 }
 
 /* Append "NAME=value" for name from the job's environment, if it is set there. */
