@@ -183,7 +183,15 @@ main (void)
   tap_ok (fstatat (rootfd, "suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755, "setuid bit kept (owned by the user)");
   TAP_IS_INT (u.n_whiteouts, 2, "two whiteouts counted");
 
+  sp_unpack_free (&u);
+
   /* a wrong diff_id fails, naming it */
+  close (rootfd);
+  free (root);
+  root = xasprintf ("%s/wrong", dir);
+  mkdir (root, 0755);
+  rootfd = open (root, O_RDONLY | O_DIRECTORY);
+  sp_unpack_init (&u, rootfd);
   TAP_IS_INT (apply (&u, l1, id2, &err), -1, "a layer with the wrong diff_id fails");
   tap_ok (err && strstr (err->msg, "diff_id"), "the error says diff_id: %s", err ? err->msg : "");
   sp_error_free (&err);
