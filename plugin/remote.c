@@ -180,7 +180,9 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
   char host[256] = "";
   struct sp_helper_launch l;
 
-  image = job_getenv (sp, "SLURM_CONTAINER");
+  /* Slurm's own --container reaches the step as SLURM_CONTAINER; ours (old Slurm) as an option */
+  image = sp_options_cli ()->container != NULL ? strdup (sp_options_cli ()->container)
+                                               : job_getenv (sp, "SLURM_CONTAINER");
   if (image == NULL || *image == '\0' || !step_is_containerized (sp))
     return 0;
   if ((oci = sp_config_oci_conf ()) != NULL)
