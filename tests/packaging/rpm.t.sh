@@ -31,6 +31,10 @@ if [ ! -f "$tarball" ]; then
 fi
 t_is "$(tar -tJf "$tarball" | grep -Ecx "sprout-$version/(sprout\.spec|debian/rules|debian/control)")" 3 \
   "the tarball carries sprout.spec and debian/"
+listing=$(tar -tJf "$tarball")
+missing=$(cd "$src" && find debian -type f | while read -r f; do
+  printf '%s\n' "$listing" | grep -qxF "sprout-$version/$f" || printf ' %s' "$f"; done)
+t_is "$missing" "" "every file of debian/ is in the tarball (EXTRA_DIST)"
 
 # ---- rpmbuild -tb (the unit tests run elsewhere: --nocheck)
 top=$T_TMP/rpmbuild
