@@ -1,21 +1,30 @@
-/* privs.c: see privs.h. */
+/* privs.c: see privs.h. No libcap: the raw capget/capset system calls are enough
+ * here and keep the plugin and the helper's start-up light. */
 #include "config.h"
 #include "privs.h"
 
 #include <errno.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
-#include <sys/capability.h>
+
+#ifndef PR_CAP_AMBIENT
+# define PR_CAP_AMBIENT 47
+# define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
 
 /* The OCI runtime spec's default capability set (runc's defaults), kept with remap-root. */
-static const cap_value_t oci_default_caps[] = {
+static const int oci_default_caps[] = {
   CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
   CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
   CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
+#define N_DEFAULT_CAPS (sizeof (oci_default_caps) / sizeof (oci_default_caps[0]))
 
 int
 sp_privs_verify_unprivileged (sp_error_t *err)
@@ -40,9 +49,9 @@ sp_privs_verify_unprivileged (sp_error_t *err)
 }
 
 static bool
-cap_is_default (cap_value_t c)
+cap_is_default (int c)
 {
-  for (size_t i = 0; i < sizeof (oci_default_caps) / sizeof (oci_default_caps[0]); i++)
+  for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
     if (oci_default_caps[i] == c)
       return true;
   return false;
@@ -51,45 +60,49 @@ cap_is_default (cap_value_t c)
 int
 sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
 {
-  cap_t caps;
-  cap_value_t last;
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+  int last;
 
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return sp_error_make (err, errno, "cannot set no_new_privs");
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return sp_error_make (err, errno, "cannot clear ambient capabilities");
-  /* ask the kernel, not libcap's headers, how many capabilities there are */
+  /* ask the kernel, not the headers, how many capabilities there are */
   for (last = 0; prctl (PR_CAPBSET_READ, last, 0, 0, 0) >= 0; last++)
     ;
-  for (cap_value_t c = 0; c < last; c++)
+  for (int c = 0; c < last; c++)
     if (!(keep_default_set && cap_is_default (c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
       {
         /* without CAP_SETPCAP (outside a user namespace) a non-root user with
          * no_new_privs cannot gain capabilities through exec anyway */
         if (errno == EPERM && !keep_default_set && getuid () != 0 && geteuid () != 0)
           break;
-        return sp_error_make (err, errno, "cannot drop capability %d from the bounding set", (int) c);
+        return sp_error_make (err, errno, "cannot drop capability %d from the bounding set", c);
       }
 
-  caps = cap_init ();
-  if (caps == NULL)
-    return sp_error_make (err, errno, "cannot allocate capability state");
+  /* effective and permitted: nothing, or the default set; inheritable: nothing */
+  memset (data, 0, sizeof (data));
   if (keep_default_set)
+    for (size_t i = 0; i < N_DEFAULT_CAPS; i++)
+      {
+        unsigned c = (unsigned) oci_default_caps[i];
+        data[c / 32].effective |= UINT32_C (1) << (c % 32);
+        data[c / 32].permitted |= UINT32_C (1) << (c % 32);
+      }
+  if (syscall (SYS_capset, &hdr, data) < 0)
     {
-      size_t n = sizeof (oci_default_caps) / sizeof (oci_default_caps[0]);
-      if (cap_set_flag (caps, CAP_EFFECTIVE, (int) n, oci_default_caps, CAP_SET) < 0
-          || cap_set_flag (caps, CAP_PERMITTED, (int) n, oci_default_caps, CAP_SET) < 0)
+      struct __user_cap_data_struct cur[_LINUX_CAPABILITY_U32S_3];
+      /* keeping what we do not have fails: keep the intersection instead */
+      if (errno != EPERM || syscall (SYS_capget, &hdr, cur) < 0)
+        return sp_error_make (err, errno, "cannot set capabilities");
+      for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
         {
-          cap_free (caps);
-          return sp_error_make (err, errno, "cannot build capability set");
+          data[i].permitted &= cur[i].permitted;
+          data[i].effective &= cur[i].permitted;
         }
+      if (syscall (SYS_capset, &hdr, data) < 0)
+        return sp_error_make (err, errno, "cannot set capabilities");
     }
-  if (cap_set_proc (caps) < 0)
-    {
-      int e = errno;
-      cap_free (caps);
-      return sp_error_make (err, e, "cannot set capabilities");
-    }
-  cap_free (caps);
   return 0;
 }
