@@ -30,6 +30,11 @@ t_status 7 "srun returns the task's exit code" timeout 60 srun -N1 sh -c 'exit 7
 out=$(timeout 60 srun -N3 --ntasks-per-node=64 sh -c 'echo x' 2>&1)
 t_is "$(printf '%s\n' "$out" | grep -c '^x$')" 192 "srun -N3 --ntasks-per-node=64 runs 192 tasks"
 
+# PMIx (srun --mpi=pmix, what MPI in a container uses): every rank gets its PMIx identity
+out=$(timeout 60 srun --mpi=pmix -N3 -n6 --ntasks-per-node=2 sh -c 'echo "$SLURM_PROCID=$PMIX_RANK"' 2>&1)
+t_is "$(printf '%s\n' "$out" | sort -n | tr '\n' ' ')" "0=0 1=1 2=2 3=3 4=4 5=5 " \
+  "srun --mpi=pmix -N3 -n6 gives each task its PMIX_RANK"
+
 # 3. sbatch --wait: a batch script with a step inside; output file and exit code
 cat > job.sh <<'EOF'
 #!/bin/sh
