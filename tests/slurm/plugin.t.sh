@@ -32,6 +32,15 @@ host_ns=$(readlink /proc/self/ns/mnt)
 # which image a task is in: the Python minor version of /usr/bin/python3, or "nopy"
 probe='if [ -x /usr/bin/python3 ]; then /usr/bin/python3 -c "import sys; print(sys.version_info[1])"; else echo nopy; fi'
 
+# step_helpers SECS: pids of the sprout helpers of the steps running `sleep SECS`: the children
+# named sprout of those tasks' slurmstepd (other sprout processes of this user are not ours)
+step_helpers () {
+  local t
+  for t in $(pgrep -u "$(id -u)" -f "^(/[^ ]*/)?sleep $1\$"); do
+    pgrep -P "$(awk '{print $4}' "/proc/$t/stat" 2>/dev/null)" -x sprout
+  done 2>/dev/null | sort -u
+}
+
 # 1. the job across three nodes: every task runs the image's Python, Slurm's task env intact
 out=$(S -N3 -n6 --ntasks-per-node=2 --container="$PY3" python3 -c \
   'import os, sys; print(os.environ["SLURMD_NODENAME"], os.environ["SLURM_PROCID"], os.environ["SLURM_LOCALID"], "%d.%d" % sys.version_info[:2], open("/etc/debian_version").read().strip()[:2])' 2>&1)
@@ -180,22 +189,60 @@ EOF
   t_is "$(ls -A "$cache/tmp" 2>/dev/null)" "" "no temporary directory is left in the cache"
 fi
 
+# 8c. the helper runs as the job user for good, with a clean environment and no leaked fds
+secs=$((RANDOM % 1000 + 7000))
+timeout "$T" srun -N1 -w node1 --container="$PY3" sleep "$secs" > helper.out 2>&1 &
+srun_pid=$!
+hpid=
+for _ in $(seq 1 300); do
+  hpid=$(step_helpers "$secs")
+  [ -n "$hpid" ] && break
+  sleep 0.2
+done
+if [ -z "$hpid" ]; then
+  t_notok "the step's helper process is found" "$(cat helper.out)"
+else
+  t_is "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$hpid/status")" "$(id -u) $(id -u) $(id -u) $(id -u)" \
+    "the helper's real, effective, saved and fs uids are the user's"
+  t_is "$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$hpid/status")" "$(id -g) $(id -g) $(id -g) $(id -g)" \
+    "the helper's gids are the user's"
+  t_is "$(awk '/^Groups:/ {$1 = ""; print}' "/proc/$hpid/status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')" \
+    "$(timeout "$T" srun -N1 -w node1 id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')" \
+    "the helper has the job's supplementary groups"
+  names=$(tr '\0' '\n' < "/proc/$hpid/environ" | cut -d= -f1 | sort | tr '\n' ' ')
+  extra=$(printf '%s\n' $names | grep -vxE 'PATH|HOME|USER|LOGNAME|TMPDIR|SLURM_JOB_ID|SLURM_JOBID|SLURM_STEP_ID|SLURM_STEPID|SLURMD_NODENAME|SLURM_CLUSTER_NAME|SLURM_JOB_UID|SLURM_JOB_USER|SPROUT_CACHE_DIR' || true)
+  t_is "$extra" "" "the helper's environment is the clean one (got: $names)"
+  fds=$(cd "/proc/$hpid/fd" && for f in *; do echo "$f $(readlink "$f")"; done)
+  t_match "$(printf '%s\n' "$fds" | awk '$1 == 0')" '^0 pipe:' "the helper's stdin is the keep-alive pipe"
+  t_match "$(printf '%s\n' "$fds" | awk '$1 == 2')" '^2 /memfd:' "the helper's stderr is captured in memory"
+  t_is "$(printf '%s\n' "$fds" | awk '$1 == 1')" "" "the helper closed its report channel (fd 1) after ready"
+  leaked=$(printf '%s\n' "$fds" | awk '$1 > 2' | grep -v " $cache/" || true)
+  if [ -n "$cache" ]; then
+    t_is "$leaked" "" "the helper holds no fd but its cache entry"
+  fi
+fi
+kill "$srun_pid" 2>/dev/null
+wait "$srun_pid" 2>/dev/null
+
 # 9. scancel of a running containerized step leaves no sprout process on any node
 name=sprout-plugin-scancel-$$
 secs=$((RANDOM % 1000 + 5000))
 timeout "$T" srun -N3 -J "$name" --container="$PY3" sleep "$secs" > scancel.out 2>&1 &
 srun_pid=$!
-running=
+running= helpers=
 for _ in $(seq 1 300); do
-  [ "$(pgrep -u "$(id -u)" -fc "^(/[^ ]*/)?sleep $secs\$")" -ge 3 ] && { running=yes; break; }
+  helpers=$(step_helpers "$secs")
+  [ "$(pgrep -u "$(id -u)" -fc "^(/[^ ]*/)?sleep $secs\$")" -ge 3 ] && [ "$(echo "$helpers" | grep -c .)" -ge 3 ] \
+    && { running=yes; break; }
   sleep 0.2
 done
-t_is "${running:-no}" yes "the containerized step is running on three nodes"
+t_is "${running:-no}" yes "the containerized step is running on three nodes, one helper each"
 scancel -n "$name" -u "$(id -un)"
 wait "$srun_pid"
 left=
 for _ in $(seq 1 50); do
-  left=$(pgrep -u "$(id -u)" -f "sleep $secs|sprout( .*)? start" || true)
+  left=$(pgrep -u "$(id -u)" -f "^(/[^ ]*/)?sleep $secs\$" || true)
+  for h in $helpers; do [ -d "/proc/$h" ] && left="$left $h"; done
   [ -z "$left" ] && break
   sleep 0.2
 done
