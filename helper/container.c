@@ -9,7 +9,10 @@
  *     /sys, device nodes, /tmp, /etc files, $HOME, cwd, --mount sources): after
  *     this the host tree is never looked up by name again;
  *  4. decide whether a writable layer is needed: --writable, or a mount target
- *     missing from the image (a read-only bind cannot grow one);
+ *     missing from the image (a read-only bind cannot grow one). A cache entry
+ *     (the user's own tree) gets the standard mount points (/proc, /sys, /dev,
+ *     /tmp, /etc/{hosts,resolv.conf,passwd,group}, $HOME) added once as empty
+ *     directories or files, so the usual run needs no overlay (it costs ~0.5 ms);
  *  5. mount a staging tmpfs over /tmp (only in this namespace; host paths are
  *     reached through the fds), holding the new root's mount point, the overlay's
  *     upper and work directories and the generated passwd and group files;
@@ -58,6 +61,7 @@ struct plan {
   bool rec, ro, replace_link;
   bool optional;      /* skipped when the target cannot be created in a tree that is not the user's */
   bool is_cwd;
+  bool persist;       /* a standard mount point, may be added to a cache entry for good */
   const char *staged;
 };
 
@@ -203,6 +207,7 @@ plan_add (struct build *b, enum plan_type type, const char *dst, int srcfd, enum
   p->dst = dst;
   p->srcfd = srcfd;
   p->kind = kind;
+  p->persist = true;  /* make_plan clears it for the cwd and --mount targets */
   return p;
 }
 
@@ -309,6 +314,7 @@ make_plan (struct build *b, sp_error_t *err)
         {
           p = plan_add (b, PLAN_BIND, b->cwd, fd, SP_TARGET_DIR);
           p->rec = p->optional = p->is_cwd = true;
+          p->persist = false;
           b->cwd_bound = true;
         }
     }
@@ -332,6 +338,7 @@ make_plan (struct build *b, sp_error_t *err)
         }
       p->rec = true;
       p->ro = o->mounts[i].ro;
+      p->persist = false;
     }
   return 0;
 }
@@ -369,7 +376,17 @@ check_targets (struct build *b, sp_error_t *err)
           continue;
         }
       if (errno == ENOENT)
-        b->overlay = true;
+        {
+          /* A cache entry belongs to the user: give it the standard mount point
+           * once (an empty directory or file, made inside the root), so that this
+           * and later runs need no overlay. Anything else missing: overlay. */
+          cleanup_error sp_error_t e2 = NULL;
+          if (b->img->digest != NULL && b->plan[i].persist
+              && (fd = sp_target_open (b->rootfs_fd, b->plan[i].dst, b->plan[i].kind, true, false, &e2)) >= 0)
+            close (fd);
+          else
+            b->overlay = true;
+        }
       else
         {
           *err = steal_pointer (&e);
