@@ -12,11 +12,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define BUF_SIZE (1u << 20)
+#define POOL_MAX_THREADS 8
+#define POOL_SMALL_FILE (1u << 20)      /* bigger files are streamed by the main thread */
+#define POOL_MAX_BYTES (16u << 20)      /* file data queued for the writers at most */
+#define POOL_MAX_JOBS 1024
 #define MAX_SYMLINKS 40
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -320,6 +326,264 @@ sp_du_at (int dfd)
   return total;
 }
 
+/* ---- writer threads for small files ---- */
+
+/* A directory fd shared by the main thread's cache and the queued jobs in it. */
+struct pdir {
+  int fd;
+  int refs;
+};
+
+static void
+pdir_unref (struct pdir *d)
+{
+  if (d != NULL && __atomic_sub_fetch (&d->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    {
+      close (d->fd);
+      free (d);
+    }
+}
+
+struct job {
+  struct job *next;
+  struct pdir *pdir;  /* the parent directory */
+  char *base;
+  char *path;       /* for errors */
+  mode_t perm;
+  struct timespec mtime;
+  char *data;
+  size_t size;
+};
+
+struct sp_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t have_work, space, idle;
+  struct job *head, *tail;
+  size_t pending, queued_bytes;
+  bool stop;
+  int err_errno;
+  char *err_path;          /* the first job that failed */
+  pthread_t threads[POOL_MAX_THREADS];
+  int n;
+  struct sp_pathset inflight;   /* paths queued since the last barrier (main thread only) */
+};
+
+static void
+job_free (struct job *j)
+{
+  pdir_unref (j->pdir);
+  free (j->base);
+  free (j->path);
+  free (j->data);
+  free (j);
+}
+
+static int
+job_run (struct job *j)
+{
+  struct timespec times[2] = { j->mtime, j->mtime };
+  size_t off = 0;
+  int fd = openat (j->pdir->fd, j->base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return -1;
+  while (off < j->size)
+    {
+      ssize_t w = write (fd, j->data + off, j->size - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        goto fail;
+      off += (size_t) w;
+    }
+  if (fchmod (fd, j->perm) < 0 || futimens (fd, times) < 0)
+    goto fail;
+  return close (fd);
+fail:
+  {
+    int e = errno;
+    close (fd);
+    errno = e;
+    return -1;
+  }
+}
+
+static void *
+pool_worker (void *arg)
+{
+  struct sp_pool *p = arg;
+
+  for (;;)
+    {
+      struct job *j;
+      bool skip;
+      int r = 0, e = 0;
+
+      pthread_mutex_lock (&p->mu);
+      while (!p->stop && p->head == NULL)
+        pthread_cond_wait (&p->have_work, &p->mu);
+      if (p->head == NULL)
+        {
+          pthread_mutex_unlock (&p->mu);
+          return NULL;
+        }
+      j = p->head;
+      p->head = j->next;
+      if (p->head == NULL)
+        p->tail = NULL;
+      skip = p->err_path != NULL;  /* after a failure the import is lost anyway */
+      pthread_mutex_unlock (&p->mu);
+
+      if (!skip)
+        {
+          r = job_run (j);
+          e = errno;
+        }
+      pthread_mutex_lock (&p->mu);
+      if (r < 0 && p->err_path == NULL)
+        {
+          p->err_errno = e;
+          p->err_path = j->path;
+          j->path = NULL;
+        }
+      p->pending--;
+      p->queued_bytes -= j->size;
+      pthread_cond_signal (&p->space);
+      if (p->pending == 0)
+        pthread_cond_broadcast (&p->idle);
+      pthread_mutex_unlock (&p->mu);
+      job_free (j);
+    }
+}
+
+static int
+pool_threads_wanted (void)
+{
+  const char *v = getenv ("SPROUT_UNPACK_THREADS");
+  long n = v != NULL && *v ? strtol (v, NULL, 10) : sysconf (_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : n > POOL_MAX_THREADS ? POOL_MAX_THREADS : (int) n;
+}
+
+static struct sp_pool *
+pool_new (void)
+{
+  int n = pool_threads_wanted ();
+  struct sp_pool *p;
+
+  if (n < 2)
+    return NULL;
+  p = xcalloc (1, sizeof (*p));
+  pthread_mutex_init (&p->mu, NULL);
+  pthread_cond_init (&p->have_work, NULL);
+  pthread_cond_init (&p->space, NULL);
+  pthread_cond_init (&p->idle, NULL);
+  for (int i = 0; i < n; i++)
+    if (pthread_create (&p->threads[p->n], NULL, pool_worker, p) == 0)
+      p->n++;
+  if (p->n == 0)
+    {
+      free (p);
+      return NULL;
+    }
+  return p;
+}
+
+/* Wait until every queued file is written. -1 with *err if one failed. */
+static int
+pool_barrier (struct sp_pool *p, sp_error_t *err)
+{
+  int r = 0;
+
+  if (p == NULL)
+    return 0;
+  pthread_mutex_lock (&p->mu);
+  while (p->pending > 0)
+    pthread_cond_wait (&p->idle, &p->mu);
+  if (p->err_path != NULL)
+    r = sp_error_make (err, p->err_errno, "%s", p->err_path);
+  pthread_mutex_unlock (&p->mu);
+  pathset_clear (&p->inflight);
+  return r;
+}
+
+/* Does path, or a directory above it, have a file still queued? */
+static bool
+pool_conflicts (struct sp_pool *p, const char *path)
+{
+  char buf[PATH_MAX];
+  size_t len = strlen (path);
+
+  if (p == NULL || p->inflight.n == 0)
+    return false;
+  if (len >= sizeof (buf))
+    return true;
+  memcpy (buf, path, len + 1);
+  for (;;)
+    {
+      char *slash;
+      if (pathset_has (&p->inflight, buf))
+        return true;
+      slash = strrchr (buf, '/');
+      if (slash == NULL)
+        return false;
+      *slash = '\0';
+    }
+}
+
+static int
+pool_submit (struct sp_pool *p, struct job *j, sp_error_t *err)
+{
+  pathset_add (&p->inflight, j->path);
+  pthread_mutex_lock (&p->mu);
+  while (p->pending > 0 && (p->queued_bytes + j->size > POOL_MAX_BYTES || p->pending >= POOL_MAX_JOBS))
+    pthread_cond_wait (&p->space, &p->mu);
+  if (p->err_path != NULL)
+    {
+      int r = sp_error_make (err, p->err_errno, "%s", p->err_path);
+      pthread_mutex_unlock (&p->mu);
+      job_free (j);
+      return r;
+    }
+  j->next = NULL;
+  if (p->tail)
+    p->tail->next = j;
+  else
+    p->head = j;
+  p->tail = j;
+  p->pending++;
+  p->queued_bytes += j->size;
+  pthread_cond_signal (&p->have_work);
+  pthread_mutex_unlock (&p->mu);
+  return 0;
+}
+
+static void
+pool_free (struct sp_pool *p)
+{
+  if (p == NULL)
+    return;
+  pthread_mutex_lock (&p->mu);
+  p->stop = true;
+  pthread_cond_broadcast (&p->have_work);
+  pthread_mutex_unlock (&p->mu);
+  for (int i = 0; i < p->n; i++)
+    pthread_join (p->threads[i], NULL);
+  while (p->head != NULL)
+    {
+      struct job *j = p->head;
+      p->head = j->next;
+      job_free (j);
+    }
+  free (p->err_path);
+  pathset_clear (&p->inflight);
+  pthread_mutex_destroy (&p->mu);
+  pthread_cond_destroy (&p->have_work);
+  pthread_cond_destroy (&p->space);
+  pthread_cond_destroy (&p->idle);
+  free (p);
+}
+
 /* ---- the unpack state ---- */
 
 void
@@ -331,13 +595,14 @@ sp_unpack_init (struct sp_unpack *u, int rootfd)
   u->layer_paths = xcalloc (1, sizeof (*u->layer_paths));
   u->inbuf = xmalloc (BUF_SIZE);
   u->outbuf = xmalloc (BUF_SIZE);
+  u->pool = pool_new ();
 }
 
 static void
 forget_parent (struct sp_unpack *u)
 {
-  if (u->cached_parent_fd >= 0)
-    close (u->cached_parent_fd);
+  pdir_unref (u->cached_pdir);
+  u->cached_pdir = NULL;
   u->cached_parent_fd = -1;
   free (u->cached_parent);
   u->cached_parent = NULL;
@@ -346,6 +611,8 @@ forget_parent (struct sp_unpack *u)
 void
 sp_unpack_free (struct sp_unpack *u)
 {
+  pool_free (u->pool);
+  u->pool = NULL;
   forget_parent (u);
   for (size_t i = 0; i < u->n_dirmodes; i++)
     free (u->dirs[i].path);
@@ -393,23 +660,29 @@ parent_fd (struct sp_unpack *u, const char *parent)
     return -1;
   u->cached_parent = xstrdup (parent);
   u->cached_parent_fd = fd;
+  u->cached_pdir = xmalloc (sizeof (*u->cached_pdir));
+  u->cached_pdir->fd = fd;
+  u->cached_pdir->refs = 1;
   return fd;
 }
 
 /* Make room for a new entry called base under pfd: whatever is there goes, except a
  * directory when a directory is coming. Returns 1 if a directory was kept. */
 static int
-clear_slot (int pfd, const char *base, bool want_dir)
+clear_slot (struct sp_unpack *u, int pfd, const char *base, bool want_dir, sp_error_t *err, const char *path)
 {
   struct stat st;
 
   if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : -1;
+    return errno == ENOENT ? 0 : sp_error_make (err, errno, "%s", path);
   if (want_dir && S_ISDIR (st.st_mode))
     return 1;
-  if (S_ISDIR (st.st_mode))
-    return sp_rmtree_at (pfd, base);
-  return unlinkat (pfd, base, 0) < 0 && errno != ENOENT ? -1 : 0;
+  /* a removal: files still queued may live below what goes */
+  if (pool_barrier (u->pool, err) < 0)
+    return -1;
+  if ((S_ISDIR (st.st_mode) ? sp_rmtree_at (pfd, base) : unlinkat (pfd, base, 0)) < 0 && errno != ENOENT)
+    return sp_error_make (err, errno, "%s", path);
+  return 0;
 }
 
 static void
@@ -458,6 +731,47 @@ write_file (struct archive *a, struct archive_entry *e, int fd, sp_error_t *err,
   if (archive_entry_size (e) > end && ftruncate (fd, archive_entry_size (e)) < 0)
     return sp_error_make (err, errno, "%s", path);
   return 0;
+}
+
+/* Read a small file's data and hand it to the writers. */
+static int
+queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, int pfd, const char *base,
+            const char *path, mode_t perm, struct timespec mt, sp_error_t *err)
+{
+  la_int64_t size = archive_entry_size (e), end = 0;
+  struct job *j;
+  const void *buf;
+  size_t n;
+  la_int64_t off;
+  int r;
+
+  j = xcalloc (1, sizeof (*j));
+  j->size = (size_t) size;
+  j->data = archive_entry_sparse_count (e) > 0 ? xcalloc (1, j->size + 1) : xmalloc (j->size + 1);
+  while ((r = archive_read_data_block (a, &buf, &n, &off)) == ARCHIVE_OK)
+    {
+      if (off < 0 || off + (la_int64_t) n > size)
+        {
+          job_free (j);
+          return sp_error_make (err, 0, "%s: data beyond the file's size", path);
+        }
+      memcpy (j->data + off, buf, n);
+      if (off + (la_int64_t) n > end)
+        end = off + (la_int64_t) n;
+    }
+  if (r != ARCHIVE_EOF && !(r == ARCHIVE_FATAL && end == size))
+    {
+      job_free (j);
+      return -2;
+    }
+  (void) pfd;  /* it is the cached parent's: share that */
+  j->pdir = u->cached_pdir;
+  __atomic_add_fetch (&j->pdir->refs, 1, __ATOMIC_ACQ_REL);
+  j->base = xstrdup (base);
+  j->path = xstrdup (path);
+  j->perm = perm;
+  j->mtime = mt;
+  return pool_submit (u->pool, j, err);
 }
 
 static int
@@ -536,6 +850,11 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
       parent[0] = '\0';
       base = path;
     }
+  /* whiteouts and hard links read or remove what came before; anything else waits
+   * only when its own path (or a directory above it) is still being written */
+  if ((sp_has_prefix (base, WH_PREFIX) || hardlink != NULL || pool_conflicts (u->pool, path))
+      && pool_barrier (u->pool, err) < 0)
+    return -1;
   pfd = parent_fd (u, parent);
   if (pfd < 0)
     return sp_error_make (err, errno, "%s", path);
@@ -567,8 +886,8 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
           tparent[0] = '\0';
           tbase = target;
         }
-      if (clear_slot (pfd, base, false) < 0)
-        return sp_error_make (err, errno, "%s", path);
+      if (clear_slot (u, pfd, base, false, err, path) < 0)
+        return -1;
       tfd = sp_open_dir_in_root (u->rootfd, tparent);
       if (tfd < 0)
         return sp_error_make (err, errno, "%s: hard link target \"%s\" is not inside the image", path, hardlink);
@@ -583,9 +902,9 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
   switch (type)
     {
     case AE_IFDIR:
-      r = clear_slot (pfd, base, true);
+      r = clear_slot (u, pfd, base, true, err, path);
       if (r < 0)
-        return sp_error_make (err, errno, "%s", path);
+        return -1;
       if (r == 0 && mkdirat (pfd, base, 0700) < 0)
         return sp_error_make (err, errno, "%s", path);
       record_dir (u, path, perm, mt);
@@ -595,8 +914,15 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
     case AE_IFREG:
       {
         cleanup_close int fd = -1;
-        if (clear_slot (pfd, base, false) < 0)
-          return sp_error_make (err, errno, "%s", path);
+        if (clear_slot (u, pfd, base, false, err, path) < 0)
+          return -1;
+        if (u->pool != NULL && archive_entry_size (e) <= (la_int64_t) POOL_SMALL_FILE)
+          {
+            r = queue_file (u, a, e, pfd, base, path, perm, mt, err);
+            if (r == 0)
+              u->n_files++;
+            return r;
+          }
         fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
           return sp_error_make (err, errno, "%s", path);
@@ -614,8 +940,8 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
         const char *target = archive_entry_symlink (e);
         if (target == NULL)
           return sp_error_make (err, 0, "%s: symlink without a target", path);
-        if (clear_slot (pfd, base, false) < 0)
-          return sp_error_make (err, errno, "%s", path);
+        if (clear_slot (u, pfd, base, false, err, path) < 0)
+          return -1;
         if (symlinkat (target, pfd, base) < 0)
           return sp_error_make (err, errno, "%s", path);
         utimensat (pfd, base, times, AT_SYMLINK_NOFOLLOW);
@@ -760,6 +1086,11 @@ sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer 
           goto out;
         }
     }
+  if (pool_barrier (u->pool, err) < 0)
+    {
+      sp_error_wrap (err, "%s", what);
+      goto out;
+    }
   /* past the tar's end marker: hash the rest so the digests cover every byte */
   for (;;)
     {
@@ -805,6 +1136,12 @@ archive_failed:
     sp_error_make (err, 0, "%s: corrupt tar: %s", what,
                    archive_error_string (a) ? archive_error_string (a) : "read error");
 out:
+  if (ret < 0 && u->pool != NULL)
+    {
+      sp_error_t ignored = NULL;
+      pool_barrier (u->pool, &ignored);  /* nothing may still write once we return */
+      sp_error_free (&ignored);
+    }
   if (a != NULL)
     archive_read_free (a);
   sp_decoder_free (p.dec);
@@ -846,6 +1183,8 @@ sp_unpack_finish (struct sp_unpack *u, sp_error_t *err)
   size_t n = 0;
 
   forget_parent (u);
+  if (pool_barrier (u->pool, err) < 0)
+    return -1;
   /* the last layer's word on each directory counts; deepest first, so that a parent
    * without u+x does not lock us out of its children */
   qsort (u->dirs, u->n_dirmodes, sizeof (*u->dirs), cmp_dir_path);

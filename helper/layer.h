@@ -26,6 +26,8 @@
 
 struct sp_dirmode;
 struct sp_pathset;
+struct sp_pool;
+struct pdir;
 
 struct sp_unpack {
   int rootfd;                  /* the root file system being filled (not owned) */
@@ -41,9 +43,15 @@ struct sp_unpack {
   uint8_t *inbuf, *outbuf;
   char *cached_parent;
   int cached_parent_fd;
+  struct pdir *cached_pdir;    /* owns cached_parent_fd, shared with queued files */
+  struct sp_pool *pool;        /* writer threads for small files, or NULL */
 };
 
-/* Prepare to apply layers under rootfd. */
+/* Prepare to apply layers under rootfd. Small regular files are written by a few
+ * threads (creating inodes is what costs most on a real file system): as many as there
+ * are CPUs, at most 8; $SPROUT_UNPACK_THREADS overrides (1: everything in order in the
+ * calling thread). Entries that touch a path still being written, and every removal,
+ * wait for the writers first, so the result is the same as applying in order. */
 void sp_unpack_init (struct sp_unpack *u, int rootfd);
 
 /* Apply one layer read from r. The compressed stream is hashed and checked against
