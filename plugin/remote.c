@@ -269,14 +269,15 @@ env_is_host_owned (const struct sp_settings *s, const char *entry)
   return false;
 }
 
-/* Print "sprout: error: <node>: <msg>" on the task's stderr; the task fails. */
-static int
+/* Print "sprout: error: <node>: <msg>" on the task's stderr and end the task with 125,
+ * sprout's own failure status (as `sprout run`); this is the forked task, not the daemon. */
+static int __attribute__ ((noreturn))
 task_fail (const char *msg, int errnum)
 {
   fprintf (stderr, "sprout: error: %s: %s%s%s\n", step.node != NULL ? step.node : "?", msg,
            errnum ? ": " : "", errnum ? strerror (errnum) : "");
   fflush (stderr);
-  return -1;
+  _exit (125);
 }
 
 int

@@ -128,14 +128,14 @@ t_status 1 "a bad SPROUT_CONTAINER_REMAP_ROOT fails in srun" env SPROUT_CONTAINE
   timeout "$T" srun -N1 --container="$PY3" true
 t_match "$T_OUT" 'sprout: error: SPROUT_CONTAINER_REMAP_ROOT=maybe' "... naming the variable"
 st=0; out=$(S -N2 --container="$T_TMP/missing.oci" sh -c 'echo ran-on-host' 2>&1) || st=$?
-[ "$st" -ne 0 ] && t_ok "a missing image fails the step (exit $st)" || t_notok "a missing image fails the step" "$out"
+t_is "$st" 125 "a missing image fails the step with sprout's status 125"
 t_match "$out" "sprout: error: node[12]: .*missing\.oci" "a missing image shows sprout: error: <node>: ... in srun's output"
 case $out in *ran-on-host*) t_notok "a missing image never runs the command on the host" "$out" ;;
   *) t_ok "a missing image never runs the command on the host" ;; esac
 mkdir -p corrupt.oci/blobs/sha256 && echo '{"imageLayoutVersion": "1.0.0"}' > corrupt.oci/oci-layout \
   && echo 'not json' > corrupt.oci/index.json && chmod -R a+rX corrupt.oci
 st=0; out=$(S -N1 --container="$T_TMP/corrupt.oci" true 2>&1) || st=$?
-[ "$st" -ne 0 ] && t_ok "a corrupt image fails the step (exit $st)" || t_notok "a corrupt image fails the step" "$out"
+t_is "$st" 125 "a corrupt image fails the step with status 125"
 t_match "$out" "sprout: error: node1: " "a corrupt image shows sprout: error: node1: ... in srun's output"
 
 # 7. the override case: a job carrying SLURM_CONTAINER=A, `srun --container=B` runs B
