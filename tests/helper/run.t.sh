@@ -179,6 +179,16 @@ kill -TERM $pid
 wait $pid; st=$?
 t_is "$st" 143 "kill -TERM of sprout's pid ends the command: status 143"
 
+# ---------------------------------------------------------------- command selection
+t_is "$(echo 'echo from-cmd' | run "$BB" 2>&1)" "from-cmd" "no COMMAND: the image's Cmd (sh) runs"
+t_is "$(run --entrypoint=/bin/echo "$BB" hello 2>&1)" "hello" "--entrypoint=PROG runs PROG before COMMAND"
+t_status 125 "an image without Entrypoint or Cmd needs a COMMAND" run "$(t_image busybox.rootfs || echo "$BB")"
+ROOTFS=$(t_image busybox.rootfs)
+if [ -n "$ROOTFS" ] && [ "$(stat -c %u "$ROOTFS")" != "$(id -u)" ]; then
+  t_is "$(run "$ROOTFS" sh -c 'id -un; pwd' 2>&1 | tr '\n' ' ')" "$me $W " "a plain directory used in place that is not the user's still runs"
+  t_is "$(ls -A "$ROOTFS/home" 2>&1)" "" "... and is left unchanged"
+fi
+
 # ---------------------------------------------------------------- openat2 fallback
 t_is "$(SPROUT_FORCE_ENOSYS=1 run "$BB" sh -c 'id -un; pwd' 2>&1 | tr '\n' ' ')" "$me $W " "without openat2/close_range/mount_setattr (forced) the container still works"
 
