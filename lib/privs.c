@@ -68,9 +68,20 @@ sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
     return sp_error_make (err, errno, "cannot set no_new_privs");
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return sp_error_make (err, errno, "cannot clear ambient capabilities");
-  /* ask the kernel, not the headers, how many capabilities there are */
-  for (last = 0; prctl (PR_CAPBSET_READ, last, 0, 0, 0) >= 0; last++)
-    ;
+  /* ask the kernel, not the headers, how many capabilities there are: the
+   * first number PR_CAPBSET_READ rejects (binary search; capability sets are 64 bits) */
+  {
+    int lo = 0, hi = 64;  /* lo valid (CAP_CHOWN), hi invalid */
+    while (hi - lo > 1)
+      {
+        int mid = (lo + hi) / 2;
+        if (prctl (PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+          lo = mid;
+        else
+          hi = mid;
+      }
+    last = hi;
+  }
   for (int c = 0; c < last; c++)
     if (!(keep_default_set && cap_is_default (c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
       {
