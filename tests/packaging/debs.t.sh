@@ -58,6 +58,9 @@ t_match "$helper_files" '^\./usr/bin/sprout$' "sprout ships /usr/bin/sprout"
 t_match "$helper_files" '^\./usr/share/man/man1/sprout\.1\.gz$' "sprout ships sprout(1)"
 t_match "$plugin_files" "^\./usr/lib/$multiarch/slurm-wlm/sprout\.so\$" \
   "slurm-spank-sprout ships sprout.so in Debian's Slurm plugin directory"
+t_match "$plugin_files" '^\./usr/share/man/man8/sprout-spank\.8\.gz$' "slurm-spank-sprout ships sprout-spank(8)"
+t_match "$plugin_files" '^\./usr/share/doc/slurm-spank-sprout/examples/plugstack\.conf\.example$' \
+  "slurm-spank-sprout ships the plugstack.conf example"
 t_is "$(printf '%s\n' "$helper_files" "$plugin_files" | grep -c '\.la$')" 0 "no libtool archive is shipped"
 t_is "$(dpkg-deb -f "$plugin_deb" Depends | tr ',' '\n' | grep -c "^ *sprout (= $version)\$")" 1 \
   "the plugin depends on the helper of the same version"
@@ -132,13 +135,14 @@ EOF
 sed -i 's/^#required sprout\.so/required sprout.so/' "$root/etc/slurm/plugstack.conf.d/sprout.conf"
 t_is "$(grep -c '^required sprout\.so' "$root/etc/slurm/plugstack.conf.d/sprout.conf")" 1 \
   "uncommenting the shipped line enables the plugin, as its comment says"
-t_status 0 "srun --help loads sprout.so from Slurm's plugin directory" in_root "$root" srun --help
+t_status 0 "srun --help, run by a user, loads sprout.so from Slurm's plugin directory" \
+  in_root --userspec=65534:65534 "$root" srun --help
 t_is "$(printf '%s\n' "$T_OUT" | grep -c '^srun: error')" 0 "srun --help prints no error"
 t_match "$(printf '%s\n' "$T_OUT" | awk '/^Options provided by plugins/ { f = 1; next } f && /^[^ ].*:$/ { exit } f')" '--container-[a-z]' \
   "srun --help lists sprout's --container-* options under the plugins' options"
 # the same check must fail for a plugin that cannot load
 echo "required sprout-no-such-plugin.so" > "$root/etc/slurm/plugstack.conf.d/zz-control.conf"
-in_root "$root" srun --help >/dev/null 2>&1; st=$?
+in_root --userspec=65534:65534 "$root" srun --help >/dev/null 2>&1; st=$?
 if [ $st != 0 ]; then t_ok "control: srun --help fails for a missing required plugin"
 else t_notok "control: srun --help fails for a missing required plugin" "it exited 0"; fi
 rm -f "$root/etc/slurm/plugstack.conf.d/zz-control.conf"
