@@ -1,4 +1,5 @@
 # tests/packaging/common.sh: shared by the packaging tests (sourced after tests/lib.sh).
+# shellcheck shell=bash
 
 # pkg_missing_tools CMD...: print " CMD" for each command that is not on PATH
 pkg_missing_tools () {
