@@ -44,8 +44,9 @@ sp_progress_add (void *ctx, uint64_t n)
   if (!p->on)
     return;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  if ((now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L)
-    return;
+  if ((now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L
+      && (p->total == 0 || p->done < p->total))
+    return;  /* at most 10 frames a second, but always the last one */
   p->last = now;
   draw (p);
 }

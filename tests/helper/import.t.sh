@@ -79,6 +79,15 @@ for img in busybox.bundle busybox.rootfs; do
   fi
 done
 
+# ---- on a terminal, a progress bar --------------------------------------------------------------
+if [ -n "${bb:-}" ] && command -v script >/dev/null; then
+  out=$(SPROUT_CACHE_DIR=$T_TMP/cache-tty script -qec "'$SPROUT' import '$SPROUT_IMAGES/busybox.oci'" /dev/null 2>&1 | tr '\r' '\n')
+  t_match "$out" '\[#+\] +[0-9.]+ / [0-9.]+ MB 100%' "on a terminal import draws a progress bar up to 100%"
+  t_match "$out" "$bb" "and still prints the digest"
+elif [ -n "${bb:-}" ]; then
+  t_skip "progress bar on a terminal" "script(1) not installed"
+fi
+
 # ---- inspect, images, rm, prune ------------------------------------------------------------------
 if [ -n "${bb:-}" ]; then
   t_status 0 "inspect an OCI layout" "$SPROUT" inspect "$SPROUT_IMAGES/busybox.oci"
