@@ -7,7 +7,7 @@
 #   SPROUT_PKGTEST_CACHE  where the base root tarball is cached (default /var/tmp)
 #   SPROUT_DEB_MIRRORS    apt source lines for mmdebstrap, ';'-separated
 #                         (default: deb.debian.org bookworm, bookworm-updates, bookworm-security)
-#   SPROUT_DEB_BUILD_OPTIONS  DEB_BUILD_OPTIONS for the build (default: nocheck, the unit
+#   SPROUT_DEB_BUILD_OPTIONS  DEB_BUILD_OPTIONS for the build (default: "nocheck noautodbgsym": the unit
 #                         tests run elsewhere; set to "" to run them inside the build too)
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 # shellcheck source=tests/packaging/common.sh
@@ -35,7 +35,7 @@ t_is "$(sed -n '1s/^sprout (\([^)]*\)).*/\1/p' "$SPROUT_SRC/debian/changelog")" 
 src=$T_TMP/build/sprout-$version
 pkg_copy_tree "$src"
 # a failed build's cause is at the end of its log: show that end
-if out=$(cd "$src" && DEB_BUILD_OPTIONS="${SPROUT_DEB_BUILD_OPTIONS-nocheck} parallel=$(nproc)" \
+if out=$(cd "$src" && DEB_BUILD_OPTIONS="${SPROUT_DEB_BUILD_OPTIONS-nocheck noautodbgsym} parallel=$(nproc)" \
            dpkg-buildpackage -us -uc -b 2>&1); then
   t_ok "dpkg-buildpackage -us -uc -b builds from a copy of the tree"
 else
