@@ -275,58 +275,62 @@ cmd_run (struct sp_global *g, int argc, char **argv)
   cleanup_error sp_error_t err = NULL;
   cleanup_free char **cmd = NULL;
   cleanup_free char *cwd = NULL;
-  char **sets, **envp;
-  int r, e;
+  char **sets = NULL, **envp = NULL;
+  int r, e, status = SP_EXIT_FAILURE;
 
   r = parse_args (g, argc, argv, false, &a, &err);
   if (r != 0)
     {
-      run_args_free (&a);
-      if (r < 0)
-        sp_error_print ("sprout", err);
-      return r < 0 ? SP_EXIT_FAILURE : 0;
+      status = r < 0 ? SP_EXIT_FAILURE : 0;
+      goto out;
     }
   if (get_image (g, &a, &img, &err) < 0)
-    goto fail;
+    goto out;
   cmd = build_argv (&a, &img, &err);
   if (cmd == NULL)
-    goto fail;
+    goto out;
   sets = sp_env_overrides (img.env, a.opts.env);
   envp = sp_env_apply (environ, sets);
-  sp_strv_free (sets);
   if (sp_container_enter (&img, &a.opts, &cwd, &err) < 0)
-    goto fail;
+    goto out;
   if (chdir (cwd) < 0)
     {
       sp_error_make (&err, errno, "working directory %s", cwd);
-      goto fail;
+      goto out;
     }
   /* nothing of ours may leak into the container (CVE-2024-21626 came from a leaked fd) */
   if (sp_close_fds_from (3, NULL, 0) < 0)
     {
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
-      goto fail;
+      goto out;
     }
+  img.hold_fd = -1;  /* closed with the others */
   if (sp_privs_drop_for_exec (a.opts.remap_root, &err) < 0)
-    goto fail;
+    goto out;
   sp_container_exec (cmd[0], cmd, envp);
   e = errno;
   if (e == ENOENT)
     {
+      status = SP_EXIT_NOTFOUND;
       if (strchr (cmd[0], '/') != NULL)
-        fprintf (stderr, "sprout: error: %s: not found in the container (or its interpreter is missing)\n", cmd[0]);
+        sp_error_make (&err, 0, "%s: not found in the container (or its interpreter is missing)", cmd[0]);
       else
-        fprintf (stderr, "sprout: error: %s: command not found in the container\n", cmd[0]);
-      return SP_EXIT_NOTFOUND;
+        sp_error_make (&err, 0, "%s: command not found in the container", cmd[0]);
     }
-  fprintf (stderr, "sprout: error: %s: cannot execute: %s\n", cmd[0], strerror (e));
-  return SP_EXIT_NOEXEC;
+  else
+    {
+      status = SP_EXIT_NOEXEC;
+      sp_error_make (&err, e, "%s: cannot execute", cmd[0]);
+    }
 
-fail:
-  sp_error_print ("sprout", err);
+out:
+  if (err != NULL)
+    sp_error_print ("sprout", err);
+  sp_strv_free (sets);
+  sp_strv_free (envp);
   sp_image_release (&img);
   run_args_free (&a);
-  return SP_EXIT_FAILURE;
+  return status;
 }
 
 static void
@@ -364,15 +368,13 @@ cmd_start (struct sp_global *g, int argc, char **argv)
   char **sets = NULL;
   struct sigaction sa;
   char buf[256];
-  int r;
+  int r, status = SP_EXIT_FAILURE;
 
   r = parse_args (g, argc, argv, true, &a, &err);
   if (r != 0)
     {
-      run_args_free (&a);
-      if (r < 0)
-        sp_error_print ("sprout", err);
-      return r < 0 ? SP_EXIT_FAILURE : 0;
+      status = r < 0 ? SP_EXIT_FAILURE : 0;
+      goto fail;
     }
   if (get_image (g, &a, &img, &err) < 0)
     goto fail;
@@ -423,7 +425,6 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       goto fail;
     }
   close (STDOUT_FILENO);
-  sp_strv_free (sets);
 
   /* hold the namespaces until the plugin closes its end */
   for (;;)
@@ -437,12 +438,13 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
         break;
     }
-  return 0;
+  status = 0;
 
 fail:
-  sp_error_print ("sprout", err);
+  if (err != NULL)
+    sp_error_print ("sprout", err);
   sp_strv_free (sets);
   sp_image_release (&img);
   run_args_free (&a);
-  return SP_EXIT_FAILURE;
+  return status;
 }
