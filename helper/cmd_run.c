@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -217,6 +218,26 @@ parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_a
   return 0;
 }
 
+/* Make sure fds 0, 1 and 2 are open (on /dev/null when they were not), so that no
+ * descriptor sprout opens can land there and survive the exec. */
+static int
+std_fds_open (sp_error_t *err)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl (fd, F_GETFD) < 0 && errno == EBADF)
+      {
+        int n = open ("/dev/null", O_RDWR);
+        if (n < 0)
+          return sp_error_make (err, errno, "cannot open /dev/null");
+        if (n != fd)
+          {
+            close (n);
+            return sp_error_make (err, EBADF, "cannot fill file descriptor %d", fd);
+          }
+      }
+  return 0;
+}
+
 /* The command to run: COMMAND, or Entrypoint + Cmd, as issue #3 describes. */
 static char **
 build_argv (const struct run_args *a, const struct sp_image *img, sp_error_t *err)
@@ -284,6 +305,8 @@ cmd_run (struct sp_global *g, int argc, char **argv)
       status = r < 0 ? SP_EXIT_FAILURE : 0;
       goto out;
     }
+  if (std_fds_open (&err) < 0)
+    goto out;
   if (get_image (g, &a, &img, &err) < 0)
     goto out;
   cmd = build_argv (&a, &img, &err);
@@ -376,6 +399,8 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       status = r < 0 ? SP_EXIT_FAILURE : 0;
       goto fail;
     }
+  if (std_fds_open (&err) < 0)
+    goto fail;
   if (get_image (g, &a, &img, &err) < 0)
     goto fail;
   sets = sp_env_overrides (img.env, a.opts.env);

@@ -191,5 +191,11 @@ fi
 
 # ---------------------------------------------------------------- openat2 fallback
 t_is "$(SPROUT_FORCE_ENOSYS=1 run "$BB" sh -c 'id -un; pwd' 2>&1 | tr '\n' ' ')" "$me $W " "without openat2/close_range/mount_setattr (forced) the container still works"
+out=$(SPROUT_FORCE_ENOSYS=1 run --mount "$T_TMP/data:/data:ro" "$BB" sh -c 'touch /bin/x; echo x > /data/file; grep -E " /(sys|data) " /proc/self/mountinfo' 2>&1)
+t_match "$out" "touch: /bin/x: Read-only file system" "... the root is still read-only (remount fallback)"
+t_match "$out" "/data/file: Read-only file system" "... --mount :ro still refuses writes"
+t_match "$out" " /sys ro," "... /sys is still read-only"
+t_check "... --writable still works" env SPROUT_FORCE_ENOSYS=1 "$SPROUT" run --writable "$BB" sh -c 'echo x > /etc/new && test -s /etc/new'
+t_is "$(run "$BB" sh -c 'ls /proc/self/fd' <&- 2>&1 | tr '\n' ' ')" "0 1 2 3 " "with fd 0 closed, nothing of sprout's lands on it"
 
 t_done
