@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 
 #define BUF_SIZE (1u << 20)
-#define POOL_MAX_THREADS 8
+#define POOL_MAX_THREADS 4
 #define POOL_SMALL_FILE (1u << 20)      /* bigger files are streamed by the main thread */
 #define POOL_MAX_BYTES (16u << 20)      /* file data queued for the writers at most */
 #define POOL_MAX_JOBS 1024

@@ -49,7 +49,7 @@ struct sp_unpack {
 
 /* Prepare to apply layers under rootfd. Small regular files are written by a few
  * threads (creating inodes is what costs most on a real file system): as many as there
- * are CPUs, at most 8; $SPROUT_UNPACK_THREADS overrides (1: everything in order in the
+ * are CPUs, at most 4; $SPROUT_UNPACK_THREADS overrides (1: everything in order in the
  * calling thread). Entries that touch a path still being written, and every removal,
  * wait for the writers first, so the result is the same as applying in order. */
 void sp_unpack_init (struct sp_unpack *u, int rootfd);
