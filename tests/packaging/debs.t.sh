@@ -114,8 +114,13 @@ root=$T_TMP/root
 if ! out=$(mkdir -p "$root" && tar -C "$root" -xf "$base" 2>&1 && cp "$helper_deb" "$plugin_deb" "$root/tmp/" 2>&1); then
   t_notok "the base root unpacks" "$out"; t_done; exit
 fi
-# a private mount and PID namespace: the root's /proc goes away with the command
-in_root () { unshare --mount --pid --fork --mount-proc="$root/proc" chroot "$@"; }
+# in_root [--userspec=U:G] ROOT CMD...: chroot(8) into the root, in private mount and PID
+# namespaces that give it /proc and the host's /dev (T_TMP may be on a nodev file system);
+# both mounts go away with the command
+in_root () {
+  unshare --mount --propagation private --pid --fork --mount-proc="$root/proc" \
+    sh -c 'root=$1; shift; mount --rbind /dev "$root/dev" && exec chroot "$@"' sh "$root" "$@"
+}
 failed=$_t_failed
 t_status 0 "dpkg -i installs both packages into the throwaway root" \
   in_root "$root" dpkg -i "/tmp/${helper_deb##*/}" "/tmp/${plugin_deb##*/}"
