@@ -862,7 +862,8 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
       sp_error_make (err, errno, "cache %s/tmp/%s", s.path, tmpname);
       goto out;
     }
-  unlinkat (s.locks, hex, 0);
+  /* locks/<hex> stays: an importer may be waiting on it, and a new file there would let
+   * a second importer in beside it */
   ret = 0;
 out:
   store_close (&s);
