@@ -55,7 +55,6 @@ enum plan_type {
 struct plan {
   enum plan_type type;
   const char *dst;
-  char *dst_owned;
   int srcfd;
   enum sp_target_kind kind;
   bool rec, ro, replace_link;
@@ -109,7 +108,6 @@ build_free (struct build *b)
     {
       if (b->plan[i].srcfd >= 0)
         close (b->plan[i].srcfd);
-      free (b->plan[i].dst_owned);
     }
 }
 
@@ -161,6 +159,12 @@ user_lookup (struct build *b, sp_error_t *err)
     b->home = xstrdup (h);
   else if (pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/')
     b->home = xstrdup (pw->pw_dir);
+  if (b->home != NULL)
+    {
+      size_t l = strlen (b->home);
+      while (l > 1 && b->home[l - 1] == '/')
+        b->home[--l] = '\0';
+    }
   b->cwd = getcwd (NULL, 0);  /* NULL when it was removed: then it is not bound */
   (void) err;
   return 0;

@@ -93,12 +93,25 @@ merge (const char *image, const char *name, unsigned long id, const char *entry,
   return out;
 }
 
+/* A field may hold neither the separator nor a newline: they become spaces. */
+static char *
+field (const char *s)
+{
+  char *f = xstrdup (s);
+  for (char *p = f; *p; p++)
+    if (*p == ':' || *p == '\n')
+      *p = ' ';
+  return f;
+}
+
 char *
 sp_passwd_merge (const char *image, const struct sp_user *u, bool replace)
 {
+  cleanup_free char *gecos = field (u->gecos ? u->gecos : "");
+  cleanup_free char *home = field (u->home ? u->home : "/");
+  cleanup_free char *shell = field (u->shell ? u->shell : "/bin/sh");
   cleanup_free char *entry = xasprintf ("%s:x:%lu:%lu:%s:%s:%s\n", u->name, (unsigned long) u->uid,
-                                        (unsigned long) u->gid, u->gecos ? u->gecos : "",
-                                        u->home ? u->home : "/", u->shell ? u->shell : "/bin/sh");
+                                        (unsigned long) u->gid, gecos, home, shell);
   return merge (image, u->name, u->uid, entry, replace);
 }
 

@@ -25,6 +25,12 @@ test_passwd (void)
   tap_ok (strcmp (s, "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100:Alice:/home/alice:/bin/bash\n") == 0,
           "passwd: same uid and same name replaced by the user's entry");
   free (s);
+  u.gecos = "Alice: admin\nroot::0:0";
+  s = sp_passwd_merge (NULL, &u, true);
+  tap_ok (strcmp (s, "alice:x:1000:100:Alice  admin root  0 0:/home/alice:/bin/bash\n") == 0,
+          "passwd: a gecos with ':' or a newline cannot add fields or lines");
+  free (s);
+  u.gecos = "Alice";
   s = sp_passwd_merge (NULL, &u, true);
   tap_ok (strcmp (s, "alice:x:1000:100:Alice:/home/alice:/bin/bash\n") == 0, "passwd: image without the file");
   free (s);
