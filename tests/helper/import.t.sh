@@ -70,6 +70,15 @@ if t_need_image layers.oci "whiteouts and opaque directories"; then
   t_is "$bad" "" "the tree matches layers.expected (whiteouts, opaque dir, replaced dir)"
 fi
 
+# a multi-platform index: this machine's manifest is chosen
+if python3 "$SPROUT_SRC/tests/fixtures/mkmulti.py" "$T_TMP" 2>"$T_TMP/mkmulti.err"; then
+  case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  t_status 0 "import a multi-platform image index" "$SPROUT" import "$T_TMP/multi.oci"
+  t_is "$(cat "$(entry_root "$T_OUT")/arch" 2>&1)" "$arch" "the manifest for this machine ($arch) was chosen"
+else
+  t_notok "mkmulti.py builds a multi-platform layout" "$(cat "$T_TMP/mkmulti.err")"
+fi
+
 for img in busybox.bundle busybox.rootfs; do
   if t_need_image $img "$img is used in place"; then
     t_status 0 "import $img: used in place" "$SPROUT" import "$SPROUT_IMAGES/$img"
