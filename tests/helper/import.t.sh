@@ -191,7 +191,8 @@ if [ -n "${bb:-}" ]; then
   t_match "$T_OUT" "^sprout: error: $T_TMP/bad/unreadable.oci: .*Permission denied$" "unreadable: one line"
   t_status 125 "a full disk (file size limit) fails" bash -c 'trap "" XFSZ; ulimit -f 64; exec "$SPROUT" import "$1"' _ "$SPROUT_IMAGES/busybox.oci"
   t_match "$T_OUT" "^sprout: error: .*busybox.oci: layer 1 .*File too large$" "full disk: one line"
-  t_is "$(ls -A "$SPROUT_CACHE_DIR/images" "$SPROUT_CACHE_DIR/tmp" | grep -v '^/' | grep -v '^$')" "" "failed imports publish nothing and leave nothing"
+  t_is "$(find "$SPROUT_CACHE_DIR/images" "$SPROUT_CACHE_DIR/tmp" -mindepth 1 -maxdepth 1)" "" \
+    "failed imports publish nothing and leave nothing"
   export SPROUT_CACHE_DIR=$cache
 fi
 t_done
