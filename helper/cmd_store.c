@@ -31,6 +31,12 @@ fail (sp_error_t *err)
   return SP_EXIT_FAILURE;
 }
 
+static void
+bad_option (const char *verb, const char *opt)
+{
+  fprintf (stderr, "sprout: error: %s: unknown option \"%s\"; see sprout %s --help\n", verb, opt, verb);
+}
+
 /* Parse a verb's options: only --help (and what extra allows). Returns the index of
  * the first operand, or -1 after printing help (*status set). */
 static int
@@ -39,6 +45,7 @@ parse_simple (int argc, char **argv, const char *usage, int min_operands, int *s
   static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   int c;
 
+  opterr = 0;  /* our own one-line message instead of getopt's */
   while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
     {
       if (c == 'h')
@@ -47,13 +54,13 @@ parse_simple (int argc, char **argv, const char *usage, int min_operands, int *s
           *status = 0;
           return -1;
         }
-      fprintf (stderr, "sprout: error: %s: unknown option; see sprout %s --help\n", argv[0], argv[0]);
+      bad_option (argv[0], argv[optind - 1]);
       *status = SP_EXIT_FAILURE;
       return -1;
     }
   if (argc - optind < min_operands)
     {
-      fprintf (stderr, "sprout: error: %s: missing operand\n%s", argv[0], usage);
+      fprintf (stderr, "sprout: error: %s: missing operand; see sprout %s --help\n", argv[0], argv[0]);
       *status = SP_EXIT_FAILURE;
       return -1;
     }
@@ -130,6 +137,7 @@ cmd_images (struct sp_global *g, int argc, char **argv)
   size_t n;
   int c;
 
+  opterr = 0;
   while ((c = getopt_long (argc, argv, "+jh", opts, NULL)) != -1)
     switch (c)
       {
@@ -140,7 +148,7 @@ cmd_images (struct sp_global *g, int argc, char **argv)
         printf ("%s", usage);
         return 0;
       default:
-        fprintf (stderr, "sprout: error: images: unknown option; see sprout images --help\n");
+        bad_option ("images", argv[optind - 1]);
         return SP_EXIT_FAILURE;
       }
   if (optind < argc)
@@ -231,9 +239,13 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
   int c, status = 0;
   time_t now = time (NULL);
 
-  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+  opterr = 0;
+  while ((c = getopt_long (argc, argv, "+:h", opts, NULL)) != -1)
     switch (c)
       {
+      case ':':
+        fprintf (stderr, "sprout: error: prune: %s needs a number of days\n", argv[optind - 1]);
+        return SP_EXIT_FAILURE;
       case 'o':
         {
           char *end;
@@ -249,7 +261,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
         printf ("%s", usage);
         return 0;
       default:
-        fprintf (stderr, "sprout: error: prune: unknown option; see sprout prune --help\n");
+        bad_option ("prune", argv[optind - 1]);
         return SP_EXIT_FAILURE;
       }
   if (optind < argc)
