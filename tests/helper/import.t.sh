@@ -88,6 +88,18 @@ for img in busybox.bundle busybox.rootfs; do
   fi
 done
 
+# ---- memory does not grow with the layer: 200 MB unpacked, well under 64 MB resident ------------
+if [ -x /usr/bin/time ] && python3 "$SPROUT_SRC/tests/fixtures/mkbig.py" "$T_TMP" 200; then
+  t_status 0 "import a layer holding a 200 MB file" /usr/bin/time -f "rss=%M" "$SPROUT" --cache-dir "$T_TMP/cache-big" import "$T_TMP/big.oci"
+  rss=$(printf '%s\n' "$T_OUT" | sed -n 's/^rss=//p')
+  if [ -n "$rss" ] && [ "$rss" -lt 65536 ]; then t_ok "peak RSS ${rss} kB < 64 MB"
+  else t_notok "peak RSS < 64 MB" "$T_OUT"; fi
+  t_is "$(stat -c %s "$T_TMP/cache-big/images/"*/rootfs/big)" $((200 << 20)) "the file is whole"
+  rm -rf "$T_TMP/cache-big" "$T_TMP/big.oci"
+else
+  t_skip "peak RSS of a big import" "/usr/bin/time (apt-get install time) or python3 missing"
+fi
+
 # ---- on a terminal, a progress bar --------------------------------------------------------------
 if [ -n "${bb:-}" ] && command -v script >/dev/null; then
   out=$(SPROUT_CACHE_DIR=$T_TMP/cache-tty script -qec "'$SPROUT' import '$SPROUT_IMAGES/busybox.oci'" /dev/null 2>&1 | tr '\r' '\n')
