@@ -373,7 +373,7 @@ check_targets (struct build *b, sp_error_t *err)
 
       if (plan_nested (b, i))
         continue;
-      fd = sp_target_open (b->rootfs_fd, b->plan[i].dst, b->plan[i].kind, false, false, &e);
+      fd = sp_target_open (b->rootfs_fd, b->plan[i].dst, b->plan[i].kind, false, b->plan[i].replace_link, &e);
       if (fd >= 0)
         {
           close (fd);
