@@ -15,7 +15,9 @@
  *     directories or files, so the usual run needs no overlay (it costs ~0.5 ms);
  *  5. mount a staging tmpfs over /tmp (only in this namespace; host paths are
  *     reached through the fds), holding the new root's mount point, the overlay's
- *     upper and work directories and the generated passwd and group files;
+ *     upper and work directories and the generated passwd and group files; once
+ *     those are bound it is made unbindable, so that recursive binds of host
+ *     trees that hold it (/tmp itself, --mount /:...) leave it out;
  *  6. mount the root (read-only bind of the image, or overlay), then everything
  *     onto targets resolved inside it (mounts.h), then make the root read-only;
  *  7. pivot_root(".", ".") in the new root and detach the old one (which takes the
