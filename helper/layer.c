@@ -355,10 +355,24 @@ struct job {
   size_t size;
 };
 
+/* One queue per writer; a directory's files all go to the same writer, because
+ * creating files in one directory serialises on its lock anyway (writers spinning on
+ * it only burn CPU the others could use). */
+struct wq {
+  struct job *head, *tail;
+  pthread_cond_t have_work;
+};
+
+struct worker {
+  struct sp_pool *pool;
+  int idx;
+};
+
 struct sp_pool {
   pthread_mutex_t mu;
-  pthread_cond_t have_work, space, idle;
-  struct job *head, *tail;
+  pthread_cond_t space, idle;
+  struct wq q[POOL_MAX_THREADS];
+  struct worker w[POOL_MAX_THREADS];
   size_t pending, queued_bytes;
   bool stop;
   int err_errno;
@@ -411,7 +425,8 @@ fail:
 static void *
 pool_worker (void *arg)
 {
-  struct sp_pool *p = arg;
+  struct sp_pool *p = ((struct worker *) arg)->pool;
+  struct wq *q = &p->q[((struct worker *) arg)->idx];
 
   for (;;)
     {
@@ -420,17 +435,17 @@ pool_worker (void *arg)
       int r = 0, e = 0;
 
       pthread_mutex_lock (&p->mu);
-      while (!p->stop && p->head == NULL)
-        pthread_cond_wait (&p->have_work, &p->mu);
-      if (p->head == NULL)
+      while (!p->stop && q->head == NULL)
+        pthread_cond_wait (&q->have_work, &p->mu);
+      if (q->head == NULL)
         {
           pthread_mutex_unlock (&p->mu);
           return NULL;
         }
-      j = p->head;
-      p->head = j->next;
-      if (p->head == NULL)
-        p->tail = NULL;
+      j = q->head;
+      q->head = j->next;
+      if (q->head == NULL)
+        q->tail = NULL;
       skip = p->err_path != NULL;  /* after a failure the import is lost anyway */
       pthread_mutex_unlock (&p->mu);
 
@@ -475,12 +490,16 @@ pool_new (void)
     return NULL;
   p = xcalloc (1, sizeof (*p));
   pthread_mutex_init (&p->mu, NULL);
-  pthread_cond_init (&p->have_work, NULL);
   pthread_cond_init (&p->space, NULL);
   pthread_cond_init (&p->idle, NULL);
   for (int i = 0; i < n; i++)
-    if (pthread_create (&p->threads[p->n], NULL, pool_worker, p) == 0)
-      p->n++;
+    pthread_cond_init (&p->q[i].have_work, NULL);
+  for (int i = 0; i < n; i++)
+    {
+      p->w[p->n] = (struct worker) { p, p->n };
+      if (pthread_create (&p->threads[p->n], NULL, pool_worker, &p->w[p->n]) == 0)
+        p->n++;
+    }
   if (p->n == 0)
     {
       free (p);
@@ -532,8 +551,10 @@ pool_conflicts (struct sp_pool *p, const char *path)
 }
 
 static int
-pool_submit (struct sp_pool *p, struct job *j, sp_error_t *err)
+pool_submit (struct sp_pool *p, struct job *j, uint64_t dir_hash, sp_error_t *err)
 {
+  struct wq *q = &p->q[dir_hash % (uint64_t) p->n];
+
   pathset_add (&p->inflight, j->path);
   pthread_mutex_lock (&p->mu);
   while (p->pending > 0 && (p->queued_bytes + j->size > POOL_MAX_BYTES || p->pending >= POOL_MAX_JOBS))
@@ -546,14 +567,14 @@ pool_submit (struct sp_pool *p, struct job *j, sp_error_t *err)
       return r;
     }
   j->next = NULL;
-  if (p->tail)
-    p->tail->next = j;
+  if (q->tail)
+    q->tail->next = j;
   else
-    p->head = j;
-  p->tail = j;
+    q->head = j;
+  q->tail = j;
   p->pending++;
   p->queued_bytes += j->size;
-  pthread_cond_signal (&p->have_work);
+  pthread_cond_signal (&q->have_work);
   pthread_mutex_unlock (&p->mu);
   return 0;
 }
@@ -565,20 +586,24 @@ pool_free (struct sp_pool *p)
     return;
   pthread_mutex_lock (&p->mu);
   p->stop = true;
-  pthread_cond_broadcast (&p->have_work);
+  for (int i = 0; i < p->n; i++)
+    pthread_cond_broadcast (&p->q[i].have_work);
   pthread_mutex_unlock (&p->mu);
   for (int i = 0; i < p->n; i++)
     pthread_join (p->threads[i], NULL);
-  while (p->head != NULL)
-    {
-      struct job *j = p->head;
-      p->head = j->next;
-      job_free (j);
-    }
+  for (int i = 0; i < POOL_MAX_THREADS; i++)
+    while (p->q[i].head != NULL)
+      {
+        struct job *j = p->q[i].head;
+        p->q[i].head = j->next;
+        job_free (j);
+      }
   free (p->err_path);
   pathset_clear (&p->inflight);
   pthread_mutex_destroy (&p->mu);
-  pthread_cond_destroy (&p->have_work);
+  for (int i = 0; i < POOL_MAX_THREADS; i++)
+    if (i < p->n)
+      pthread_cond_destroy (&p->q[i].have_work);
   pthread_cond_destroy (&p->space);
   pthread_cond_destroy (&p->idle);
   free (p);
@@ -771,7 +796,7 @@ queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, int
   j->path = xstrdup (path);
   j->perm = perm;
   j->mtime = mt;
-  return pool_submit (u->pool, j, err);
+  return pool_submit (u->pool, j, hash_str (u->cached_parent), err);
 }
 
 static int
