@@ -1210,6 +1210,8 @@ sp_unpack_finish (struct sp_unpack *u, sp_error_t *err)
   forget_parent (u);
   if (pool_barrier (u->pool, err) < 0)
     return -1;
+  if (u->n_dirmodes == 0)
+    return 0;
   /* the last layer's word on each directory counts; deepest first, so that a parent
    * without u+x does not lock us out of its children */
   qsort (u->dirs, u->n_dirmodes, sizeof (*u->dirs), cmp_dir_path);
