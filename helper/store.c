@@ -839,11 +839,16 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
   elock = openat (s.images, lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (elock < 0)
     {
-      sp_error_make (err, errno, "%s", digest);
-      goto out;
+      struct stat st;
+      /* an entry damaged by hand (no lock file) cannot be in use: let it be removed */
+      if (errno != ENOENT || fstatat (s.images, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          sp_error_make (err, errno, "%s", digest);
+          goto out;
+        }
     }
   ilock = openat (s.locks, hex, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (ilock < 0 || flock (ilock, LOCK_EX | LOCK_NB) < 0 || flock (elock, LOCK_EX | LOCK_NB) < 0)
+  if (ilock < 0 || flock (ilock, LOCK_EX | LOCK_NB) < 0 || (elock >= 0 && flock (elock, LOCK_EX | LOCK_NB) < 0))
     {
       sp_error_make (err, EBUSY, "%s: in use by a running container or an import; not removed", digest);
       goto out;
