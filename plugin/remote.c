@@ -19,6 +19,7 @@
 #include <slurm/slurm.h>
 
 #include "helper_exec.h"
+#include "mpi.h"
 #include "privs.h"
 #include "sprout_spank.h"
 #include "util.h"
@@ -206,7 +207,8 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
       step_fail ("%s", "cannot read the job's user and groups from Slurm");
       return 0;
     }
-  if (sp_settings_resolve (c, sp_options_cli (), job_getenv, sp, &step.settings, &err) < 0)
+  if (sp_settings_resolve (c, sp_options_cli (), job_getenv, sp, &step.settings, &err) < 0
+      || sp_mpi_mounts (sp, uid, node, &step.settings.mounts, &err) < 0)
     {
       step_fail ("%s", err->msg);
       return 0;
