@@ -524,7 +524,11 @@ import_entry (struct store *s, const struct sp_store_opts *opts, struct sp_sourc
   json_decref (meta);
   if (renameat (s->tmp, tmpname, s->images, hex) < 0)
     {
-      sp_error_make (err, errno, "cache %s: publishing %s", s->path, hex);
+      if (errno == ENOTEMPTY || errno == EEXIST)
+        sp_error_make (err, 0, "cache %s: entry sha256:%s is damaged (it has no lock file); "
+                               "remove it with sprout rm", s->path, hex);
+      else
+        sp_error_make (err, errno, "cache %s: publishing %s", s->path, hex);
       goto fail;
     }
   return 0;
