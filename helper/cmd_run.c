@@ -44,6 +44,7 @@
 #include "env.h"
 #include "error.h"
 #include "privs.h"
+#include "proxy.h"
 #include "store.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ struct run_args {
   const char *image;
   char **command;            /* argv after IMAGE (may be empty) */
   int n_command;
+  bool slurm_proxy;          /* start --slurm-proxy: Slurm's commands inside (proxy.h) */
   bool use_entrypoint;       /* --entrypoint: the image's Entrypoint before COMMAND */
   const char *entrypoint;    /* --entrypoint=PROG: PROG replaces the image's Entrypoint */
   char **env;                /* --env, NULL-terminated */
@@ -91,6 +93,9 @@ usage (FILE *f, bool start)
               "      --writable               writable root (changes vanish at exit)\n"
               "      --no-home                do not bind $HOME\n"
               "      --cache-dir DIR          image cache\n");
+  if (start)
+    fprintf (f, "      --slurm-proxy            Slurm's commands inside, run on the host\n"
+                "                               (a proxy; its directory ends PATH)\n");
   if (!start)
     fprintf (f, "      --entrypoint[=PROG]      run COMMAND through the image's Entrypoint\n"
                 "                               (or PROG)\n");
@@ -139,7 +144,7 @@ parse_mount (const char *arg, struct sp_mount_spec *m, sp_error_t *err)
 static int
 parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_args *a, sp_error_t *err)
 {
-  enum { OPT_REMAP = 256, OPT_WRITABLE, OPT_NOHOME, OPT_CACHE, OPT_ENTRYPOINT };
+  enum { OPT_REMAP = 256, OPT_WRITABLE, OPT_NOHOME, OPT_CACHE, OPT_ENTRYPOINT, OPT_SLURM_PROXY };
   static const struct option longopts[] = {
     { "mount", required_argument, NULL, 'm' },
     { "workdir", required_argument, NULL, 'w' },
@@ -149,6 +154,7 @@ parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_a
     { "no-home", no_argument, NULL, OPT_NOHOME },
     { "cache-dir", required_argument, NULL, OPT_CACHE },
     { "entrypoint", optional_argument, NULL, OPT_ENTRYPOINT },
+    { "slurm-proxy", no_argument, NULL, OPT_SLURM_PROXY },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -197,6 +203,11 @@ parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_a
           return sp_error_make (err, 0, "start: --entrypoint does not apply (the plugin runs the task)");
         a->use_entrypoint = true;
         a->entrypoint = optarg;
+        break;
+      case OPT_SLURM_PROXY:
+        if (!start)
+          return sp_error_make (err, 0, "run: --slurm-proxy is for start (the plugin's steps)");
+        a->slurm_proxy = true;
         break;
       case 'h':
         usage (stdout, start);
@@ -356,6 +367,33 @@ out:
   return status;
 }
 
+/* sets with dir appended to its PATH (a default PATH when the image has none), so that
+ * the image's own tools win over the proxy's commands. */
+static char **
+path_append (char **sets, const char *dir)
+{
+  size_t n = 0;
+
+  for (; sets[n] != NULL; n++)
+    if (strncmp (sets[n], "PATH=", 5) == 0)
+      {
+        char *v = xasprintf ("%s%s%s", sets[n], sets[n][5] != '\0' ? ":" : "", dir);
+        free (sets[n]);
+        sets[n] = v;
+        return sets;
+      }
+  sets = realloc (sets, (n + 2) * sizeof (char *));
+  if (sets == NULL)
+    {
+      static const char msg[] = "sprout: error: out of memory\n";
+      (void) !write (STDERR_FILENO, msg, sizeof (msg) - 1);
+      _exit (SP_EXIT_FAILURE);
+    }
+  sets[n] = xasprintf ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:%s", dir);
+  sets[n + 1] = NULL;
+  return sets;
+}
+
 static void
 holder_signal (int sig)
 {
@@ -391,6 +429,7 @@ cmd_start (struct sp_global *g, int argc, char **argv)
   char **sets = NULL;
   struct sigaction sa;
   char buf[256];
+  struct sp_proxy proxy = { .pid = -1 };
   int r, status = SP_EXIT_FAILURE;
 
   r = parse_args (g, argc, argv, true, &a, &err);
@@ -404,6 +443,13 @@ cmd_start (struct sp_global *g, int argc, char **argv)
   if (get_image (g, &a, &img, &err) < 0)
     goto fail;
   sets = sp_env_overrides (img.env, a.opts.env);
+  if (a.slurm_proxy)
+    {
+      /* forked here, before unshare: the proxy stays in the host's namespaces */
+      if (sp_proxy_start (STDIN_FILENO, &proxy, &err) < 0)
+        goto fail;
+      sets = path_append (sets, proxy.bindir);
+    }
   if (sp_container_enter (&img, &a.opts, &cwd, &err) < 0)
     goto fail;
   if (chdir (cwd) < 0)
@@ -468,6 +514,10 @@ cmd_start (struct sp_global *g, int argc, char **argv)
 fail:
   if (err != NULL)
     sp_error_print ("sprout", err);
+  /* on failure the proxy goes now, not when the plugin closes the keep-alive */
+  if (status != 0 && proxy.pid > 0)
+    kill (proxy.pid, SIGTERM);
+  sp_proxy_clear (&proxy);
   sp_strv_free (sets);
   sp_image_release (&img);
   run_args_free (&a);

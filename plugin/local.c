@@ -5,7 +5,9 @@
  * already carries SLURM_CONTAINER=A, `srun --container=B` would still run A.
  * slurm_spank_init runs before option parsing: set the inherited value aside;
  * slurm_spank_init_post_opt runs after: put it back only if no image was given
- * (--container or SRUN_CONTAINER/SBATCH_CONTAINER/SALLOC_CONTAINER). */
+ * (--container or SRUN_CONTAINER/SBATCH_CONTAINER/SALLOC_CONTAINER), and not
+ * with --no-container, which runs this step on the host (sprout's options then
+ * inherited from a #SBATCH line are ignored, not an error). */
 #include "config.h"
 
 #include <errno.h>
@@ -57,6 +59,17 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
   const char *image = getenv ("SLURM_CONTAINER");
 
   (void) sp;
+  if (o->no_container)
+    {
+      /* the host step inside a containerized job: no image, the inherited one dropped */
+      if (image != NULL && *image != '\0')
+        {
+          fprintf (stderr, "sprout: error: --no-container and --container=%s contradict each other\n", image);
+          return -1;
+        }
+      unsetenv ("SLURM_CONTAINER");
+      return 0;
+    }
   if ((image == NULL || *image == '\0') && inherited_image != NULL)
     {
       if (setenv ("SLURM_CONTAINER", inherited_image, 1) < 0)

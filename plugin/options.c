@@ -23,6 +23,7 @@ enum {
   OPT_ENV,
   OPT_MOUNT_HOME,
   OPT_NO_MOUNT_HOME,
+  OPT_NO_CONTAINER,
 };
 
 /* One process (srun, sbatch, one slurmstepd per step) holds one set of options. */
@@ -49,6 +50,10 @@ static struct spank_option options[] = {
     "[sprout] bind $HOME into the container (twin: SPROUT_CONTAINER_MOUNT_HOME=1)", 0, OPT_MOUNT_HOME, option_cb },
   { "no-container-mount-home", NULL,
     "[sprout] do not bind $HOME (twin: SPROUT_CONTAINER_MOUNT_HOME=0)", 0, OPT_NO_MOUNT_HOME, option_cb },
+  /* inside a job started with --container, every step inherits the image; this one step
+   * (or job) runs on the host instead (an explicit flag: "--container=none" could be an image) */
+  { "no-container", NULL,
+    "[sprout] run on the host although the job has a --container image", 0, OPT_NO_CONTAINER, option_cb },
 #if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM (21, 8, 0)
   /* Slurm >= 21.08 has its own --container (a SPANK option of that name is dropped) */
   { "container", "IMAGE",
@@ -108,6 +113,9 @@ option_cb (int val, const char *optarg, int remote)
     case OPT_NO_MOUNT_HOME:
       cli.mount_home = 0;
       break;
+    case OPT_NO_CONTAINER:
+      cli.no_container = true;
+      return 0;
     default:
       return -1;
     }

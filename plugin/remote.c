@@ -54,6 +54,20 @@ job_getenv (void *ctx, const char *name)
   return NULL;
 }
 
+/* A malloc'd formatted string, or NULL (slurmstepd must not abort on a full memory). */
+static char * __attribute__ ((format (printf, 1, 2)))
+sp_strdup_printf (const char *fmt, ...)
+{
+  va_list ap;
+  char *s = NULL;
+
+  va_start (ap, fmt);
+  if (vasprintf (&s, fmt, ap) < 0)
+    s = NULL;
+  va_end (ap);
+  return s;
+}
+
 /* Keep user_init's failure for the tasks to print; log it on the node too. */
 static void __attribute__ ((format (printf, 1, 2)))
 step_fail (const char *fmt, ...)
@@ -93,7 +107,7 @@ helper_env (spank_t sp, const struct sp_config *c)
     "HOME", "USER", "LOGNAME", "TMPDIR", "SLURM_JOB_ID", "SLURM_JOBID", "SLURM_STEP_ID",
     "SLURM_STEPID", "SLURMD_NODENAME", "SLURM_CLUSTER_NAME", "SLURM_JOB_UID", "SLURM_JOB_USER",
   };
-  size_t n = 0, cap = sizeof (pass) / sizeof (pass[0]) + 3;
+  size_t n = 0, cap = sizeof (pass) / sizeof (pass[0]) + 4;
   char **env = calloc (cap, sizeof (char *));
 
   if (env == NULL)
@@ -106,18 +120,26 @@ helper_env (spank_t sp, const struct sp_config *c)
   /* plugstack's cache_dir= is passed as --cache-dir and wins; else the user's choice */
   if (c->cache_dir == NULL && env_pass (sp, &env, &n, "SPROUT_CACHE_DIR") < 0)
     goto fail;
+  /* the Slurm commands proxy (helper/proxy.c) finds the host's commands on the job's PATH */
+  {
+    cleanup_free char *path = job_getenv (sp, "PATH");
+    if (path != NULL && (env[n++] = sp_strdup_printf ("SPROUT_HOST_PATH=%s", path)) == NULL)
+      goto fail;
+    env[n] = NULL;
+  }
   return env;
 fail:
   sp_strv_free (env);
   return NULL;
 }
 
-/* argv of `sprout [--cache-dir DIR] start [options] IMAGE`. */
+/* argv of `sprout [--cache-dir DIR] start --slurm-proxy [options] IMAGE`; script_dir: the
+ * batch script's directory, bound at its own path, or NULL. */
 static char **
 helper_argv (const struct sp_config *c, const struct sp_settings *s, const char *cache_dir,
-             const char *image)
+             const char *script_dir, const char *image)
 {
-  size_t cap = 12 + 2 * sp_strv_len (s->mounts), n = 0;
+  size_t cap = 16 + 2 * sp_strv_len (s->mounts), n = 0;
   char **argv = calloc (cap, sizeof (char *));
 
 #define ADD(x) do { if ((argv[n++] = strdup (x)) == NULL) goto fail; } while (0)
@@ -130,6 +152,13 @@ helper_argv (const struct sp_config *c, const struct sp_settings *s, const char 
       ADD (cache_dir);
     }
   ADD ("start");
+  ADD ("--slurm-proxy");
+  if (script_dir != NULL)
+    {
+      ADD ("--mount");
+      if ((argv[n++] = sp_strdup_printf ("%s:%s:ro", script_dir, script_dir)) == NULL)
+        goto fail;
+    }
   for (char **m = s->mounts; m != NULL && *m != NULL; m++)
     {
       ADD ("--mount");
@@ -154,23 +183,58 @@ fail:
   return NULL;
 }
 
-/* True for the steps sprout containerizes: not the batch script (issue 6), the
- * extern step or salloc's interactive step, which stay on the host. */
-static bool
-step_is_containerized (spank_t sp)
+/* The step's id (SLURM_BATCH_SCRIPT for the batch script), or NO_VAL. */
+static uint32_t
+step_id (spank_t sp)
 {
   uint32_t stepid = 0;
 
   if (spank_get_item (sp, S_JOB_STEPID, &stepid) != ESPANK_SUCCESS)
-    return true;
-  return stepid != SLURM_BATCH_SCRIPT && stepid != SLURM_EXTERN_CONT
-         && stepid != SLURM_INTERACTIVE_STEP;
+    return NO_VAL;
+  return stepid;
+}
+
+/* True for the steps sprout containerizes: the batch script and srun's steps (issue 6),
+ * not the extern step or salloc's interactive step (salloc's shell stays on the host, as
+ * in Slurm), nor a step or job given --no-container. */
+static bool
+step_is_containerized (spank_t sp)
+{
+  uint32_t stepid = step_id (sp);
+
+  if (sp_options_cli ()->no_container)
+    return false;
+  return stepid != SLURM_EXTERN_CONT && stepid != SLURM_INTERACTIVE_STEP;
+}
+
+/* The batch script's directory in slurmd's spool (the path slurmstepd execs it from), for
+ * binding at the same path inside; NULL (not an error) for other steps. */
+static char *
+batch_script_dir (spank_t sp)
+{
+  int argc = 0;
+  char **argv = NULL;
+  char *dir, *slash;
+
+  if (step_id (sp) != SLURM_BATCH_SCRIPT
+      || spank_get_item (sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS
+      || argc < 1 || argv[0] == NULL || argv[0][0] != '/')
+    return NULL;
+  if ((dir = strdup (argv[0])) == NULL)
+    return NULL;
+  slash = strrchr (dir, '/');
+  if (slash == dir)
+    slash[1] = '\0';
+  else
+    *slash = '\0';
+  return dir;
 }
 
 int
 sp_remote_user_init (spank_t sp, const struct sp_config *c)
 {
   cleanup_free char *image = NULL, *cwd = NULL, *abs_image = NULL, *cache_dir = NULL, *oci = NULL;
+  cleanup_free char *script_dir = NULL;
   cleanup_error sp_error_t err = NULL;
   char **argv = NULL, **envp = NULL;
   gid_t *gids = NULL;
@@ -229,7 +293,8 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
       step_fail ("%s", err->msg);
       return 0;
     }
-  argv = helper_argv (c, &step.settings, cache_dir, abs_image != NULL ? abs_image : image);
+  script_dir = batch_script_dir (sp);
+  argv = helper_argv (c, &step.settings, cache_dir, script_dir, abs_image != NULL ? abs_image : image);
   envp = helper_env (sp, c);
   if (argv == NULL || envp == NULL)
     {

@@ -32,6 +32,7 @@ struct sp_cli {
   int remap_root;
   int writable;
   int mount_home;
+  bool no_container;   /* --no-container: this step runs on the host (issue 6) */
   const char *first;   /* name of the first option given, for "needs an image" */
 };
 
