@@ -315,14 +315,14 @@ sp_source_open_member (struct sp_source *src, const char *member, struct sp_read
     return sp_error_make (err, 0, "%s: %s: invalid path", src->ref, member);
   if (src->kind == SP_SRC_OCI_ARCHIVE || src->kind == SP_SRC_DOCKER_ARCHIVE)
     return open_archive_member (src, m, 0, r, err);
-  r->fd = openat (src->fd, m, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a fifo planted in a layout must not hang us; regular files ignore it */
+  r->fd = openat (src->fd, m, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (r->fd < 0)
     return sp_error_make (err, errno, "%s: %s", src->ref, m);
   if (fstat (r->fd, &st) < 0 || !S_ISREG (st.st_mode))
     {
-      int e = errno;
       sp_reader_close (r);
-      return sp_error_make (err, e, "%s: %s: not a regular file", src->ref, m);
+      return sp_error_make (err, 0, "%s: %s: not a regular file", src->ref, m);
     }
   r->size = st.st_size;
   posix_fadvise (r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);

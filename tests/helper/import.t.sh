@@ -198,7 +198,12 @@ if [ -n "${bb:-}" ]; then
   cp -r "$SPROUT_IMAGES/busybox.oci" "$T_TMP/bad/unreadable.oci"
   layer=$(find "$T_TMP/bad/unreadable.oci/blobs" -type f -size +100k | head -1)
   chmod 000 "$layer"
+  cp -r "$SPROUT_IMAGES/busybox.oci" "$T_TMP/bad/fifo.oci"
+  layer=$(find "$T_TMP/bad/fifo.oci/blobs" -type f -size +100k | head -1)
+  rm "$layer"; mkfifo "$layer"
   export SPROUT_CACHE_DIR=$T_TMP/cache-bad
+  t_status 125 "a fifo in place of a layer fails, without hanging" timeout 20 "$SPROUT" import "$T_TMP/bad/fifo.oci"
+  t_match "$T_OUT" "^sprout: error: $T_TMP/bad/fifo.oci: blobs/sha256/[0-9a-f]+: not a regular file$" "fifo: one line"
   t_status 125 "an unreadable layer fails" "$SPROUT" import "$T_TMP/bad/unreadable.oci"
   t_match "$T_OUT" "^sprout: error: $T_TMP/bad/unreadable.oci: .*Permission denied$" "unreadable: one line"
   t_status 125 "a full disk (file size limit) fails" bash -c 'trap "" XFSZ; ulimit -f 64; exec "$SPROUT" import "$1"' _ "$SPROUT_IMAGES/busybox.oci"
