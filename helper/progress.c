@@ -23,14 +23,19 @@ draw (struct sp_progress *p)
   unsigned fill = p->total ? (unsigned) (p->done * WIDTH / (p->total > p->done ? p->total : p->done)) : 0;
   unsigned pct = p->total ? (unsigned) (p->done * 100 / (p->total > p->done ? p->total : p->done)) : 0;
 
+  const char *label = p->label ? p->label : "";
+  size_t len = strlen (label);
+
+  if (len > 40)
+    label += len - 40;  /* the end of a path says more than its start */
   for (unsigned i = 0; i < WIDTH; i++)
     bar[i] = i < fill ? '#' : '.';
   bar[WIDTH] = '\0';
   if (p->total)
-    fprintf (stderr, "\r%.40s [%s] %6.1f / %.1f MB %3u%%", p->label, bar, (double) p->done / 1e6,
+    fprintf (stderr, "\r%s [%s] %6.1f / %.1f MB %3u%%", label, bar, (double) p->done / 1e6,
              (double) p->total / 1e6, pct);
   else
-    fprintf (stderr, "\r%.40s %6.1f MB", p->label, (double) p->done / 1e6);
+    fprintf (stderr, "\r%s %6.1f MB", label, (double) p->done / 1e6);
   fflush (stderr);
 }
 
