@@ -88,6 +88,16 @@ for img in busybox.bundle busybox.rootfs; do
   fi
 done
 
+# ---- the writer threads change nothing: same tree as applying every entry in order --------------
+if t_need_image py3.oci "threaded and in-order unpacking agree"; then
+  tree () { (cd "$1"/images/*/rootfs && find . -mindepth 1 -printf '%p %y %m %s %T@ %l\n' | sort | md5sum); }
+  SPROUT_UNPACK_THREADS=1 "$SPROUT" --cache-dir "$T_TMP/cache-t1" import "$SPROUT_IMAGES/py3.oci" >/dev/null
+  SPROUT_UNPACK_THREADS=4 "$SPROUT" --cache-dir "$T_TMP/cache-t4" import "$SPROUT_IMAGES/py3.oci" >/dev/null
+  t_is "$(tree "$T_TMP/cache-t4")" "$(tree "$T_TMP/cache-t1")" "4 writer threads give the same names, types, modes, sizes, mtimes and links as 1"
+  t_check "and the same contents" diff -r --no-dereference "$T_TMP/cache-t1/images" "$T_TMP/cache-t4/images"
+  rm -rf "$T_TMP/cache-t1" "$T_TMP/cache-t4"
+fi
+
 # ---- memory does not grow with the layer: 200 MB unpacked, well under 64 MB resident ------------
 if [ -x /usr/bin/time ] && python3 "$SPROUT_SRC/tests/fixtures/mkbig.py" "$T_TMP" 200; then
   t_status 0 "import a layer holding a 200 MB file" /usr/bin/time -f "rss=%M" "$SPROUT" --cache-dir "$T_TMP/cache-big" import "$T_TMP/big.oci"
