@@ -24,6 +24,8 @@
  *   no "ready" record.
  *   Each task then does: setns(user fd), setns(mnt fd), chdir(cwd), setenv for
  *   each env record, sp_privs_drop_for_exec(remap_root), and Slurm execs it.
+ *   With --slurm-proxy (issue 6) it first forks the Slurm commands proxy (proxy.h),
+ *   still on the host, and appends the proxy's bin directory to the env PATH record.
  */
 #include "config.h"
 
@@ -446,9 +448,11 @@ cmd_start (struct sp_global *g, int argc, char **argv)
   if (a.slurm_proxy)
     {
       /* forked here, before unshare: the proxy stays in the host's namespaces */
-      if (sp_proxy_start (STDIN_FILENO, &proxy, &err) < 0)
+      r = sp_proxy_start (STDIN_FILENO, &proxy, &err);
+      if (r < 0)
         goto fail;
-      sets = path_append (sets, proxy.bindir);
+      if (r == 0)
+        sets = path_append (sets, proxy.bindir);
     }
   if (sp_container_enter (&img, &a.opts, &cwd, &err) < 0)
     goto fail;

@@ -55,7 +55,9 @@ struct sp_proxy {
 
 /* Create the private directory, the command links and the listening socket, and fork
  * the proxy, which serves until keepalive_fd reads EOF. Call before unsharing, with
- * the host's /tmp in view. Returns 0, or -1 with err (nothing left behind). */
+ * the host's /tmp in view. Returns 0; 1 when sprout-slurm-client is neither next to
+ * the running sprout nor in LIBEXECDIR/sprout (no proxy then); or -1 with err
+ * (nothing left behind). */
 int sp_proxy_start (int keepalive_fd, struct sp_proxy *p, sp_error_t *err);
 
 /* Free p's strings (the proxy process removes its own directory). */
