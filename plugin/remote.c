@@ -34,6 +34,7 @@ static struct {
   bool active;             /* a container was asked for and task_init must act */
   char *error;             /* user_init's failure, printed by every task */
   char *node;
+  char *batch_image;       /* the batch script's image, absolute, for its steps */
   struct sp_settings settings;
   struct sp_helper helper;
 } step = { .helper = { .pid = -1, .pidfd = -1, .keepalive_fd = -1, .userns_fd = -1, .mntns_fd = -1 } };
@@ -294,6 +295,12 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
       return 0;
     }
   script_dir = batch_script_dir (sp);
+  /* the script's sruns resolve SLURM_CONTAINER against their own cwd: give them this one */
+  if (script_dir != NULL && abs_image != NULL)
+    {
+      free (step.batch_image);
+      step.batch_image = strdup (abs_image);
+    }
   argv = helper_argv (c, &step.settings, cache_dir, script_dir, abs_image != NULL ? abs_image : image);
   envp = helper_env (sp, c);
   if (argv == NULL || envp == NULL)
@@ -378,6 +385,8 @@ sp_remote_task_init (spank_t sp)
       if (spank_setenv (sp, name, eq + 1, 1) != ESPANK_SUCCESS)
         return task_fail ("cannot set the image's environment", 0);
     }
+  if (step.batch_image != NULL && spank_setenv (sp, "SLURM_CONTAINER", step.batch_image, 1) != ESPANK_SUCCESS)
+    return task_fail ("cannot set SLURM_CONTAINER", 0);
   /* the tasks must not keep the holder alive or reach its namespaces through fds */
   sp_closep (&step.helper.userns_fd);
   sp_closep (&step.helper.mntns_fd);
@@ -397,6 +406,7 @@ sp_remote_exit (spank_t sp)
   sp_settings_clear (&step.settings);
   free (step.error);
   free (step.node);
-  step.error = step.node = NULL;
+  free (step.batch_image);
+  step.error = step.node = step.batch_image = NULL;
   step.active = false;
 }

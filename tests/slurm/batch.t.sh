@@ -94,9 +94,15 @@ cat > plain.sh <<EOF
 #!/bin/sh
 $probe
 EOF
-chmod 0755 plain.sh
-(cd "$(dirname "$PY3")" && sb -o "$T_TMP/plain.out" --container="$(basename "$PY3")" "$T_TMP/plain.sh" > /dev/null 2>&1)
-t_is "$(cat plain.out 2>/dev/null)" 13 "sbatch --container=py3.oci (relative) runs the script in the image"
+cat > reldir.sh <<EOF
+#!/bin/sh
+$probe
+cd / && srun -N1 sh -c '$probe'
+EOF
+chmod 0755 plain.sh reldir.sh
+(cd "$(dirname "$PY3")" && sb -o "$T_TMP/plain.out" --container="$(basename "$PY3")" "$T_TMP/reldir.sh" > /dev/null 2>&1)
+t_is "$(cat plain.out 2>/dev/null | tr '\n' ' ')" "13 13 " \
+  "sbatch --container=py3.oci (relative) runs the script in the image, and its srun after a cd too"
 sb -o "$T_TMP/host.out" "$T_TMP/plain.sh" > /dev/null 2>&1
 t_is "$(cat host.out 2>/dev/null)" "$(sh -c "$probe")" "sbatch without --container runs the script on the host"
 t_status 1 "sbatch --no-container --container=X is refused" timeout "$T" sbatch --no-container --container="$PY3" plain.sh
