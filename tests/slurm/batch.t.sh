@@ -89,6 +89,25 @@ t_is "$(printf '%s\n' "$out" | sed -n 's/^overridden //p')" two "a step's own --
 t_is "$(printf '%s\n' "$out" | sed -n 's/^override //p')" nopy "srun --container=busybox.oci inside overrides the job's image"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^hoststep //p')" "$host_ns" "srun --no-container inside runs that step on the host"
 
+# 1b. signals sent to srun inside reach the host's srun: SIGINT (srun's status line), then SIGTERM
+cat > sig.sh <<'EOF'
+#!/bin/sh
+srun -N1 sleep 171 &
+p=$!
+sleep 3
+kill -INT $p
+sleep 2
+kill -TERM $p
+wait $p
+echo "srun-rc $?"
+EOF
+chmod 0755 sig.sh
+sb -o "$T_TMP/sig.out" --container="$BB" sig.sh > /dev/null 2>&1
+out=$(cat sig.out 2>/dev/null)
+t_match "$out" "srun: interrupt" "SIGINT to srun inside reaches the host's srun (it prints its status)" "$out"
+t_match "$out" "srun: forcing job termination" "SIGTERM to srun inside reaches the host's srun (it ends the step)"
+t_match "$(printf '%s\n' "$out" | sed -n 's/^srun-rc //p')" '^[1-9][0-9]*$' "and srun's non-zero status comes back"
+
 # 2. the image on sbatch's command line, relative to the submit directory
 cat > plain.sh <<EOF
 #!/bin/sh
