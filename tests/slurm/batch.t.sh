@@ -120,7 +120,7 @@ cd / && srun -N1 sh -c '$probe'
 EOF
 chmod 0755 plain.sh reldir.sh
 (cd "$(dirname "$PY3")" && sb -o "$T_TMP/plain.out" --container="$(basename "$PY3")" "$T_TMP/reldir.sh" > /dev/null 2>&1)
-t_is "$(cat plain.out 2>/dev/null | tr '\n' ' ')" "13 13 " \
+t_is "$(tr '\n' ' ' 2>/dev/null < plain.out)" "13 13 " \
   "sbatch --container=py3.oci (relative) runs the script in the image, and its srun after a cd too"
 sb -o "$T_TMP/host.out" "$T_TMP/plain.sh" > /dev/null 2>&1
 t_is "$(cat host.out 2>/dev/null)" "$(sh -c "$probe")" "sbatch without --container runs the script on the host"
@@ -153,7 +153,7 @@ EOF
 chmod 0755 long.sh
 name=sprout-batch-scancel-$$
 jid=$(sbatch --parsable -N3 -J "$name" --container="$PY3" -o /dev/null long.sh 2>&1)
-sleeps= ours= dirs=
+sleeps="" ours="" dirs=""
 for _ in $(seq 1 120); do
   sleeps=$(pgrep -u "$(id -u)" -f "^(/[^ ]*/)?sleep $secs\$" || true)
   [ "$(echo "$sleeps" | grep -c .)" -ge 4 ] && break
@@ -175,8 +175,8 @@ for s in $sleeps; do
   dirs="$dirs $(tr '\0' '\n' < "/proc/$s/environ" 2>/dev/null | sed -n 's,^PATH=.*:\(/tmp/sprout-slurm\.[^/:]*\)/bin$,\1,p')"
 done
 host_srun=$(pgrep -u "$(id -u)" -f "srun -N3 sleep $secs" || true)
-t_is "$(echo $ours | wc -w)" 8 "4 helpers and their 4 proxies run for the job" "$ours"
-t_is "$(echo $dirs | wc -w)" 4 "each containerized process sees its proxy directory on PATH" "$dirs"
+t_is "$(echo "$ours" | wc -w)" 8 "4 helpers and their 4 proxies run for the job" "$ours"
+t_is "$(echo "$dirs" | wc -w)" 4 "each containerized process sees its proxy directory on PATH" "$dirs"
 [ -n "$host_srun" ] && t_ok "the script's srun runs on the host" || t_notok "the script's srun runs on the host"
 scancel "$jid"
 for _ in $(seq 1 60); do
