@@ -18,6 +18,7 @@
  *     env=NAME=VALUE    one per variable the task must set: the image's Env, then
  *                       --env (never HOME, USER, LOGNAME or TERM)
  *     remap_root=0|1
+ *     slurm_proxy=DIR   with --slurm-proxy: the proxy's private directory
  *     ready             always last; anything else means failure
  *   It then blocks until fd 0 reaches EOF, or SIGTERM, SIGHUP or SIGINT arrives,
  *   and exits 0. On failure: one "sprout: error: ..." line on fd 2, exit 125,
@@ -114,6 +115,10 @@ parse_mount (const char *arg, struct sp_mount_spec *m, sp_error_t *err)
 
   if (colon == NULL || colon == copy)
     return sp_error_make (err, 0, "--mount %s: expected SRC:DST[:ro|rw]", arg);
+  for (const char *p = arg; *p; p++)
+    if ((unsigned char) *p < 0x20 || *p == 0x7f)
+      return sp_error_make (err, 0, "--mount: control character 0x%02x at offset %zu of the spec",
+                            (unsigned) *p, (size_t) (p - arg));
   *colon = '\0';
   dst = colon + 1;
   m->ro = false;
@@ -135,6 +140,14 @@ parse_mount (const char *arg, struct sp_mount_spec *m, sp_error_t *err)
     dst[l - 1] = '\0';
   if (strcmp (dst, "/") == 0)
     return sp_error_make (err, 0, "--mount %s: cannot mount over the container's root", arg);
+  /* /proc and /sys are the kernel's: a bind there could hide or fake what tools trust */
+  static const char *const kernel_dirs[] = { "/proc", "/sys" };
+  for (size_t i = 0; i < sizeof (kernel_dirs) / sizeof (kernel_dirs[0]); i++)
+    {
+      size_t kl = strlen (kernel_dirs[i]);
+      if (strncmp (dst, kernel_dirs[i], kl) == 0 && (dst[kl] == '/' || dst[kl] == '\0'))
+        return sp_error_make (err, 0, "--mount %s: destination %s is inside %s", arg, dst, kernel_dirs[i]);
+    }
   m->src = realpath (copy, NULL);
   if (m->src == NULL)
     return sp_error_make (err, errno, "--mount %s: source %s", arg, copy);
@@ -493,6 +506,12 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       record_add (&out, &out_len, rec);
     }
   record_add (&out, &out_len, a.opts.remap_root ? "remap_root=1" : "remap_root=0");
+  if (proxy.pid > 0)
+    {
+      /* the plugin removes the directory if the step's end kills the proxy first */
+      cleanup_free char *rec = xasprintf ("slurm_proxy=%s", proxy.dir);
+      record_add (&out, &out_len, rec);
+    }
   record_add (&out, &out_len, "ready");
   if (sp_write_all (STDOUT_FILENO, out, out_len) < 0)
     {
