@@ -139,7 +139,7 @@ mkdir -p corrupt.oci/blobs/sha256 && echo '{"imageLayoutVersion": "1.0.0"}' > co
   && echo 'not json' > corrupt.oci/index.json && chmod -R a+rX corrupt.oci
 st=0; out=$(S -N1 --container="$T_TMP/corrupt.oci" true 2>&1) || st=$?
 t_is "$st" 125 "a corrupt image fails the step with status 125"
-t_match "$out" "sprout: error: node1: " "a corrupt image shows sprout: error: node1: ... in srun's output"
+t_match "$out" "sprout: error: node[0-9]+: " "a corrupt image shows sprout: error: NODE: ... in srun's output"
 
 # 7. the override case: a job carrying SLURM_CONTAINER=A, `srun --container=B` runs B
 if [ -n "$BB" ]; then
