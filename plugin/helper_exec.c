@@ -7,6 +7,7 @@
  * fd 2 is a memfd whose text is shown to the user only when the helper fails. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -230,6 +231,12 @@ parse_records (const char *buf, size_t len, struct sp_helper *h, bool *ready, sp
           if ((h->cwd = strdup (rec + 4)) == NULL)
             return sp_error_make (err, errno, "out of memory");
         }
+      else if (sp_has_prefix (rec, "slurm_proxy="))
+        {
+          free (h->proxy_dir);
+          if ((h->proxy_dir = strdup (rec + 12)) == NULL)
+            return sp_error_make (err, errno, "out of memory");
+        }
       else if (sp_has_prefix (rec, "remap_root="))
         h->remap_root = strcmp (rec + 11, "1") == 0;
       else if (sp_has_prefix (rec, "env="))
@@ -310,8 +317,52 @@ sp_helper_stop (struct sp_helper *h, int timeout_ms)
     reap (h, timeout_ms);
   sp_closep (&h->pidfd);
   free (h->cwd);
+  free (h->proxy_dir);
   sp_strv_free (h->env);
   sp_helper_init (h);
+}
+
+void
+sp_helper_remove_proxy_dir (const char *dir, uid_t uid, gid_t gid)
+{
+  static const char prefix[] = "/tmp/sprout-slurm.";
+  pid_t pid;
+
+  /* only the name sprout start makes: /tmp/sprout-slurm.XXXXXX, nothing below it */
+  if (dir == NULL || strncmp (dir, prefix, sizeof (prefix) - 1) != 0
+      || strchr (dir + sizeof (prefix) - 1, '/') != NULL || strstr (dir, "..") != NULL)
+    return;
+  pid = fork ();
+  if (pid < 0)
+    return;
+  if (pid == 0)
+    {
+      int dfd, bfd;
+      DIR *d;
+      struct dirent *e;
+
+      /* as the user, never root: the directory is the user's, in a world-writable /tmp */
+      if (syscall (SYS_setgroups, 1, &gid) < 0 || syscall (SYS_setresgid, gid, gid, gid) < 0
+          || syscall (SYS_setresuid, uid, uid, uid) < 0)
+        _exit (1);
+      if ((dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        _exit (0);
+      if ((bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0
+          && (d = fdopendir (bfd)) != NULL)
+        {
+          while ((e = readdir (d)) != NULL)
+            if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+              unlinkat (dirfd (d), e->d_name, 0);
+          closedir (d);
+        }
+      unlinkat (dfd, "bin", AT_REMOVEDIR);
+      unlinkat (dfd, "sock", 0);
+      close (dfd);
+      rmdir (dir);
+      _exit (0);
+    }
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
 }
 
 static int

@@ -30,6 +30,7 @@ struct sp_helper {
   char *cwd;            /* cwd= record: the tasks' working directory inside */
   char **env;           /* env= records, NAME=VALUE, NULL-terminated */
   bool remap_root;      /* remap_root= record */
+  char *proxy_dir;      /* slurm_proxy= record: the Slurm commands proxy's directory, or NULL */
 };
 
 /* Reset h to "no helper" (all fds -1). */
@@ -43,5 +44,10 @@ int sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_e
 /* End the helper (EOF on its stdin, SIGKILL after timeout_ms), reap it, close every fd
  * and free the records; h is reset. Harmless on a reset h. */
 void sp_helper_stop (struct sp_helper *h, int timeout_ms);
+
+/* Remove the Slurm commands proxy's directory dir (a /tmp/sprout-slurm.XXXXXX the helper
+ * reported), as the job user uid/gid in a child process: the step's end may kill the
+ * proxy with SIGKILL before it cleans up. Ignores anything else. */
+void sp_helper_remove_proxy_dir (const char *dir, uid_t uid, gid_t gid);
 
 #endif

@@ -35,6 +35,8 @@ static struct {
   char *error;             /* user_init's failure, printed by every task */
   char *node;
   char *batch_image;       /* the batch script's image, absolute, for its steps */
+  uid_t uid;               /* the job user, for removing the proxy's directory */
+  gid_t gid;
   struct sp_settings settings;
   struct sp_helper helper;
 } step = { .helper = { .pid = -1, .pidfd = -1, .keepalive_fd = -1, .userns_fd = -1, .mntns_fd = -1 } };
@@ -272,6 +274,8 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
       step_fail ("%s", "cannot read the job's user and groups from Slurm");
       return 0;
     }
+  step.uid = uid;
+  step.gid = gid;
   if (sp_settings_resolve (c, sp_options_cli (), job_getenv, sp, &step.settings, &err) < 0
       || sp_mpi_mounts (sp, uid, node, &step.settings.mounts, &err) < 0)
     {
@@ -401,8 +405,14 @@ sp_remote_task_init (spank_t sp)
 void
 sp_remote_exit (spank_t sp)
 {
+  cleanup_free char *proxy_dir = step.helper.proxy_dir;
+
   (void) sp;
+  step.helper.proxy_dir = NULL;
   sp_helper_stop (&step.helper, 5000);
+  /* the step's end kills what is left of it (the proxy too) with SIGKILL first */
+  if (proxy_dir != NULL)
+    sp_helper_remove_proxy_dir (proxy_dir, step.uid, step.gid);
   sp_settings_clear (&step.settings);
   free (step.error);
   free (step.node);
