@@ -46,6 +46,8 @@ echo "script \$0"
 python3 -c 'import sys; print("batch", "%d.%d" % sys.version_info[:2])'
 echo "batchns \$(readlink /proc/self/ns/mnt)"
 echo "srunpath \$(command -v srun)"
+echo "proxydir \${PATH##*:}"
+srun -N3 -n3 sh -c 'echo "proxydir \${PATH##*:}"'
 srun -N3 -n3 python3 -c 'import os, sys; print("task", os.environ["SLURMD_NODENAME"], "%d.%d" % sys.version_info[:2])'
 echo "srun-rc \$?"
 squeue -h -j "\$SLURM_JOB_ID" -o 'squeue %i %T'
@@ -76,6 +78,11 @@ t_match "$(printf '%s\n' "$out" | sed -n 's/^srunpath //p')" '^/tmp/sprout-slurm
 t_is "$(printf '%s\n' "$out" | sed -n 's/^task //p' | sort | tr '\n' ' ')" "node1 3.13 node2 3.13 node3 3.13 " \
   "srun -N3 -n3 from inside runs one containerized task on each node"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^srun-rc //p')" 0 "that srun exits 0"
+pdirs=$(printf '%s\n' "$out" | sed -n 's,^proxydir \(/tmp/sprout-slurm\.[^/]*\)/bin$,\1,p' | sort -u)
+t_is "$(echo "$pdirs" | grep -c .)" 4 "the batch step and each node's step have their own proxy" "$out"
+left=""
+for d in $pdirs; do [ -e "$d" ] && left="$left $d"; done
+t_is "$left" "" "no proxy directory is left after the job"
 t_match "$(printf '%s\n' "$out" | sed -n 's/^squeue //p')" '^[0-9]+ RUNNING$' "squeue -j \$SLURM_JOB_ID works inside"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^scontrol //p')" "JobState=RUNNING" "scontrol show job works inside"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^sinfo //p')" 3 "sinfo works inside"
