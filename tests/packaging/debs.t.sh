@@ -56,6 +56,8 @@ helper_files=$(dpkg-deb -c "$helper_deb" | awk '{ print $6 }')
 plugin_files=$(dpkg-deb -c "$plugin_deb" | awk '{ print $6 }')
 t_match "$helper_files" '^\./usr/bin/sprout$' "sprout ships /usr/bin/sprout"
 t_match "$helper_files" '^\./usr/share/man/man1/sprout\.1\.gz$' "sprout ships sprout(1)"
+t_match "$helper_files" '^\./usr/libexec/sprout/sprout-slurm-client$' \
+  "sprout ships sprout-slurm-client where sprout looks for it"
 t_match "$plugin_files" "^\./usr/lib/$multiarch/slurm-wlm/sprout\.so\$" \
   "slurm-spank-sprout ships sprout.so in Debian's Slurm plugin directory"
 t_match "$plugin_files" '^\./usr/share/man/man8/sprout-spank\.8\.gz$' "slurm-spank-sprout ships sprout-spank(8)"

@@ -52,6 +52,8 @@ helper_files=$(rpm -qlp "$helper_rpm" 2>/dev/null)
 plugin_files=$(rpm -qlp "$plugin_rpm" 2>/dev/null)
 t_match "$helper_files" '^/usr/bin/sprout$' "sprout.rpm ships /usr/bin/sprout"
 t_match "$helper_files" '^/usr/share/man/man1/sprout\.1' "sprout.rpm ships sprout(1)"
+t_match "$helper_files" "^$(rpm --eval '%{_libexecdir}')/sprout/sprout-slurm-client\$" \
+  "sprout.rpm ships sprout-slurm-client where sprout looks for it"
 t_match "$plugin_files" "^$libdir/slurm/sprout\\.so\$" "the plugin RPM ships sprout.so in Slurm's plugin directory"
 t_match "$plugin_files" '^/usr/share/man/man8/sprout-spank\.8' "the plugin RPM ships sprout-spank(8)"
 t_is "$(printf '%s\n' "$helper_files" "$plugin_files" | grep -c '\.la$')" 0 "no libtool archive is shipped"
