@@ -3,6 +3,8 @@
 #define SPROUT_CLI_H
 
 #include <stdbool.h>
+#include "error.h"
+#include "store.h"
 
 /* Exit statuses (docker/podman convention). */
 #define SP_EXIT_FAILURE 125  /* sprout itself failed */
@@ -13,6 +15,7 @@ struct sp_global {
   const char *cache_dir;  /* --cache-dir, else $SPROUT_CACHE_DIR, else NULL (store default) */
   int verbose;            /* --verbose, repeatable */
   bool quiet;             /* --quiet */
+  bool no_progress;       /* sprout-import --no-progress: sprout draws none (run --quiet, no tty) */
 };
 
 /* Each takes argv with argv[0] = the verb and returns the process exit status. */
@@ -23,5 +26,21 @@ int cmd_prune (struct sp_global *g, int argc, char **argv);
 int cmd_inspect (struct sp_global *g, int argc, char **argv);
 int cmd_run (struct sp_global *g, int argc, char **argv);
 int cmd_start (struct sp_global *g, int argc, char **argv);
+
+/* sprout's import and inspect: exec sprout-import with the same verb, arguments and
+ * global options (its stderr, output and exit status are the user's). */
+int cmd_via_importer (struct sp_global *g, int argc, char **argv);
+
+/* sprout-import's own verb: print the manifest digest of an image (cmd_import.c). */
+int cmd_digest (struct sp_global *g, int argc, char **argv);
+
+/* Shared by the verbs (cmd_store.c). */
+/* The store options the global options give. */
+struct sp_store_opts sp_cli_store_opts (struct sp_global *g);
+/* Print *err as sprout's one error line, free it, return SP_EXIT_FAILURE. */
+int sp_cli_fail (sp_error_t *err);
+/* Parse a verb's options (only --help). Returns the index of the first operand, or
+ * -1 after printing help or an error (*status set). */
+int sp_cli_parse_simple (int argc, char **argv, const char *usage, int min_operands, int *status);
 
 #endif

@@ -1,7 +1,8 @@
-/* cmd_store.c: the store's verbs: import, images, rm, prune, inspect (thin: the
- * logic is in store.c). */
+/* cmd_store.c: the store's verbs images, rm and prune (thin: the logic is in
+ * store.c), and the helpers the importer's verbs (cmd_import.c) share with them. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,32 +16,31 @@
 #include "store.h"
 #include "util.h"
 
-static struct sp_store_opts
-store_opts (struct sp_global *g)
+struct sp_store_opts
+sp_cli_store_opts (struct sp_global *g)
 {
   struct sp_store_opts o = { .cache_dir = g->cache_dir, .verbose = g->verbose };
-  o.progress = !g->quiet && isatty (STDERR_FILENO);
+  o.progress = !g->quiet && !g->no_progress && isatty (STDERR_FILENO);
   return o;
 }
 
-static int
-fail (sp_error_t *err)
+int
+sp_cli_fail (sp_error_t *err)
 {
   sp_error_print ("sprout", *err);
   sp_error_free (err);
   return SP_EXIT_FAILURE;
 }
 
+/* Print the one-line message for an unknown option of verb. */
 static void
 bad_option (const char *verb, const char *opt)
 {
   fprintf (stderr, "sprout: error: %s: unknown option \"%s\"; see sprout %s --help\n", verb, opt, verb);
 }
 
-/* Parse a verb's options: only --help (and what extra allows). Returns the index of
- * the first operand, or -1 after printing help (*status set). */
-static int
-parse_simple (int argc, char **argv, const char *usage, int min_operands, int *status)
+int
+sp_cli_parse_simple (int argc, char **argv, const char *usage, int min_operands, int *status)
 {
   static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   int c;
@@ -65,40 +65,6 @@ parse_simple (int argc, char **argv, const char *usage, int min_operands, int *s
       return -1;
     }
   return optind;
-}
-
-int
-cmd_import (struct sp_global *g, int argc, char **argv)
-{
-  static const char usage[] =
-    "Usage: sprout import IMAGE...\n\n"
-    "Verify IMAGE and unpack it into the cache; print its manifest digest.\n"
-    "IMAGE: an OCI layout directory (PATH or PATH:TAG), an oci-archive or docker-archive\n"
-    "tar, an OCI runtime bundle or a root file system directory (the last two are used\n"
-    "in place: nothing is unpacked).\n";
-  struct sp_store_opts o = store_opts (g);
-  int first, status = 0;
-
-  first = parse_simple (argc, argv, usage, 1, &status);
-  if (first < 0)
-    return status;
-  for (int i = first; i < argc; i++)
-    {
-      struct sp_image img;
-      sp_error_t err = NULL;
-
-      if (sp_image_get (&o, argv[i], &img, &err) < 0)
-        {
-          status = fail (&err);
-          continue;
-        }
-      if (img.digest != NULL)
-        printf ("%s\n", img.digest);
-      else if (!g->quiet)
-        fprintf (stderr, "sprout: %s: used in place (%s); nothing to import\n", argv[i], img.rootfs);
-      sp_image_release (&img);
-    }
-  return status;
 }
 
 static void
@@ -130,7 +96,7 @@ cmd_images (struct sp_global *g, int argc, char **argv)
     "List cached images: digest, size on disk, last use, and the names they were used under.\n";
   static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
-  struct sp_store_opts o = store_opts (g);
+  struct sp_store_opts o = sp_cli_store_opts (g);
   struct sp_store_entry *es;
   sp_error_t err = NULL;
   bool json = false;
@@ -157,7 +123,7 @@ cmd_images (struct sp_global *g, int argc, char **argv)
       return SP_EXIT_FAILURE;
     }
   if (sp_store_list (&o, &es, &n, &err) < 0)
-    return fail (&err);
+    return sp_cli_fail (&err);
   if (json)
     {
       json_t *arr = json_array ();
@@ -201,10 +167,10 @@ cmd_rm (struct sp_global *g, int argc, char **argv)
     "Usage: sprout rm IMAGE|DIGEST...\n\n"
     "Remove cached images, named by digest (or a unique prefix of it), by a name they\n"
     "were used under, or by the image itself. An image in use is not removed.\n";
-  struct sp_store_opts o = store_opts (g);
+  struct sp_store_opts o = sp_cli_store_opts (g);
   int first, status = 0;
 
-  first = parse_simple (argc, argv, usage, 1, &status);
+  first = sp_cli_parse_simple (argc, argv, usage, 1, &status);
   if (first < 0)
     return status;
   for (int i = first; i < argc; i++)
@@ -214,7 +180,7 @@ cmd_rm (struct sp_global *g, int argc, char **argv)
 
       if (sp_store_find (&o, argv[i], &digest, &err) < 0 || sp_store_remove (&o, digest, &err) < 0)
         {
-          status = fail (&err);
+          status = sp_cli_fail (&err);
           continue;
         }
       if (!g->quiet)
@@ -231,7 +197,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
     "Remove cached images (all, or those not used for DAYS days). Images in use are kept.\n";
   static const struct option opts[] = { { "older-than", required_argument, NULL, 'o' },
                                         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-  struct sp_store_opts o = store_opts (g);
+  struct sp_store_opts o = sp_cli_store_opts (g);
   struct sp_store_entry *es;
   sp_error_t err = NULL;
   double days = -1;
@@ -270,7 +236,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
       return SP_EXIT_FAILURE;
     }
   if (sp_store_list (&o, &es, &n, &err) < 0)
-    return fail (&err);
+    return sp_cli_fail (&err);
   for (size_t i = 0; i < n; i++)
     {
       if (days >= 0 && (double) (now - es[i].last_use) < days * 86400.0)
@@ -284,7 +250,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
       if (sp_store_remove (&o, es[i].digest, &err) < 0)
         {
           /* it may have come into use since we looked: say so and go on */
-          status = fail (&err);
+          status = sp_cli_fail (&err);
           continue;
         }
       if (!g->quiet)
@@ -294,30 +260,37 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
   return status;
 }
 
-int
-cmd_inspect (struct sp_global *g, int argc, char **argv)
-{
-  static const char usage[] =
-    "Usage: sprout inspect IMAGE\n\n"
-    "Show IMAGE's manifest digest, layers and config (Env, WorkingDir, Entrypoint, Cmd)\n"
-    "as JSON, without unpacking it.\n";
-  struct sp_store_opts o = store_opts (g);
-  sp_error_t err = NULL;
-  char *text;
-  int first, status = 0;
 
-  first = parse_simple (argc, argv, usage, 1, &status);
-  if (first < 0)
-    return status;
-  if (argc - first > 1)
+int
+cmd_via_importer (struct sp_global *g, int argc, char **argv)
+{
+  cleanup_free char *exe = NULL;
+  sp_error_t err = NULL;
+  char **v = xcalloc ((size_t) argc + 12, sizeof (char *));
+  int n = 0;
+
+  exe = sp_importer_path (&err);
+  if (exe == NULL)
     {
-      fprintf (stderr, "sprout: error: inspect: one IMAGE at a time\n");
-      return SP_EXIT_FAILURE;
+      free (v);
+      return sp_cli_fail (&err);
     }
-  text = sp_image_inspect (&o, argv[first], &err);
-  if (text == NULL)
-    return fail (&err);
-  printf ("%s\n", text);
-  free (text);
-  return 0;
+  v[n++] = exe;
+  if (g->cache_dir != NULL)
+    {
+      v[n++] = (char *) "--cache-dir";
+      v[n++] = (char *) g->cache_dir;
+    }
+  for (int i = 0; i < g->verbose && i < 4; i++)
+    v[n++] = (char *) "--verbose";
+  if (g->quiet)
+    v[n++] = (char *) "--quiet";
+  for (int i = 0; i < argc; i++)
+    v[n++] = argv[i];
+  v[n] = NULL;
+  fflush (stdout);
+  execv (exe, v);
+  sp_error_make (&err, errno, "cannot run the image importer %s", exe);
+  free (v);
+  return sp_cli_fail (&err);
 }

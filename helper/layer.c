@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define BUF_SIZE (1u << 20)
@@ -23,6 +24,7 @@
 #define POOL_SMALL_FILE (1u << 20)      /* bigger files are streamed by the main thread */
 #define POOL_MAX_BYTES (16u << 20)      /* file data queued for the writers at most */
 #define POOL_MAX_JOBS 1024
+#define POOL_FD_RESERVE 48              /* fds left to the main thread (cache, archive, walks) */
 #define MAX_SYMLINKS 40
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -245,87 +247,6 @@ sp_open_dir_in_root (int rootfd, const char *path)
   return walk_in_root (rootfd, path);
 }
 
-/* ---- removal and disk usage ---- */
-
-int
-sp_rmtree_at (int dfd, const char *name)
-{
-  DIR *d;
-  struct dirent *de;
-  int fd, saved;
-
-  if (unlinkat (dfd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return -1;
-  fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == EACCES && fchmodat (dfd, name, 0700, 0) == 0)
-    fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  fchmod (fd, 0700);  /* a read-only directory of the image: we own it, so we may */
-  d = fdopendir (fd);
-  if (d == NULL)
-    {
-      saved = errno;
-      close (fd);
-      errno = saved;
-      return -1;
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      if (sp_rmtree_at (dirfd (d), de->d_name) < 0)
-        {
-          saved = errno;
-          closedir (d);
-          errno = saved;
-          return -1;
-        }
-    }
-  closedir (d);
-  if (unlinkat (dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return -1;
-  return 0;
-}
-
-uint64_t
-sp_du_at (int dfd)
-{
-  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
-  struct dirent *de;
-  uint64_t total = 0;
-
-  if (d == NULL)
-    {
-      if (fd >= 0)
-        close (fd);
-      return 0;
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      struct stat st;
-      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-        continue;
-      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        continue;
-      total += (uint64_t) st.st_blocks * 512;
-      if (S_ISDIR (st.st_mode))
-        {
-          int sub = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-          if (sub >= 0)
-            {
-              total += sp_du_at (sub);
-              close (sub);
-            }
-        }
-    }
-  closedir (d);
-  return total;
-}
-
 /* ---- writer threads for small files ---- */
 
 /* A directory fd shared by the main thread's cache and the queued jobs in it. */
@@ -374,6 +295,7 @@ struct sp_pool {
   struct wq q[POOL_MAX_THREADS];
   struct worker w[POOL_MAX_THREADS];
   size_t pending, queued_bytes;
+  size_t max_jobs;         /* queued files at most: each may hold its directory's fd */
   bool stop;
   int err_errno;
   char *err_path;          /* the first job that failed */
@@ -480,6 +402,23 @@ pool_threads_wanted (void)
   return n < 1 ? 1 : n > POOL_MAX_THREADS ? POOL_MAX_THREADS : (int) n;
 }
 
+/* How many files may wait in the queues: each queued file keeps its directory's fd
+ * open (one per directory, shared) and each writer opens one more, so under a soft fd
+ * limit of 1024 (runuser, Slurm tasks) a queue of 1024 files in as many directories
+ * would run out of descriptors. */
+static size_t
+pool_max_jobs (int threads)
+{
+  struct rlimit rl;
+  rlim_t room;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+    return POOL_MAX_JOBS;
+  room = rl.rlim_cur > POOL_FD_RESERVE + (rlim_t) threads ? rl.rlim_cur - POOL_FD_RESERVE - (rlim_t) threads : 0;
+  room /= 2;
+  return room < 4 ? 4 : room > POOL_MAX_JOBS ? POOL_MAX_JOBS : (size_t) room;
+}
+
 static struct sp_pool *
 pool_new (void)
 {
@@ -489,6 +428,7 @@ pool_new (void)
   if (n < 2)
     return NULL;
   p = xcalloc (1, sizeof (*p));
+  p->max_jobs = pool_max_jobs (n);
   pthread_mutex_init (&p->mu, NULL);
   pthread_cond_init (&p->space, NULL);
   pthread_cond_init (&p->idle, NULL);
@@ -557,7 +497,7 @@ pool_submit (struct sp_pool *p, struct job *j, uint64_t dir_hash, sp_error_t *er
 
   pathset_add (&p->inflight, j->path);
   pthread_mutex_lock (&p->mu);
-  while (p->pending > 0 && (p->queued_bytes + j->size > POOL_MAX_BYTES || p->pending >= POOL_MAX_JOBS))
+  while (p->pending > 0 && (p->queued_bytes + j->size > POOL_MAX_BYTES || p->pending >= p->max_jobs))
     pthread_cond_wait (&p->space, &p->mu);
   if (p->err_path != NULL)
     {

@@ -1,4 +1,6 @@
-/* main.c: `sprout` entry point: global options, then one verb per file (cmd_*.c). */
+/* main.c: `sprout` entry point: global options, then one verb per file (cmd_*.c).
+ * import and inspect run the importer, sprout-import (import_main.c), so that this
+ * executable links only libc and jansson and a warm start stays cheap. */
 #include "config.h"
 
 #include <getopt.h>
@@ -15,11 +17,11 @@ static const struct verb {
   int (*fn) (struct sp_global *, int, char **);
   const char *help;
 } verbs[] = {
-  { "import", cmd_import, "verify and unpack IMAGE into the cache, print its digest" },
+  { "import", cmd_via_importer, "verify and unpack IMAGE into the cache, print its digest" },
   { "images", cmd_images, "list cached images" },
   { "rm", cmd_rm, "remove cached images by IMAGE or DIGEST" },
   { "prune", cmd_prune, "remove cached images not used recently" },
-  { "inspect", cmd_inspect, "show IMAGE's digest, layers and config as JSON" },
+  { "inspect", cmd_via_importer, "show IMAGE's digest, layers and config as JSON" },
   { "run", cmd_run, "run COMMAND inside IMAGE in a rootless container" },
   { "start", cmd_start, "prepare a container and hold it (used by the SPANK plugin)" },
 };

@@ -15,15 +15,17 @@
  *                          is held exclusively by its owner. A tmp dir whose lock nobody
  *                          holds belonged to a killed process and is removed by the next run.
  *
+ *   refs/<16 hex>          the ref index (cache.h): what defines an image on disk -> entry
+ *
  * The cache is refused if it is a symlink or owned by someone else. All access is
- * relative to the cache's directory fd, with O_NOFOLLOW on every name. */
+ * relative to the cache's directory fd, with O_NOFOLLOW on every name.
+ *
+ * This file is the part of the store that `sprout` links (jansson only): the warm
+ * path, listing and removal. Importing runs the importer, sprout-import (import.c). */
 #include "config.h"
 #include "store.h"
-#include "digest.h"
+#include "cache.h"
 #include "layer.h"
-#include "oci.h"
-#include "progress.h"
-#include "source.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -31,28 +33,26 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/fs.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define META_MAX (16u << 20)
 #define STALE_NOLOCK_SECONDS 60
+#define CONFIG_MAX (4u << 20)
+#define IMPORTER_NAME "sprout-import"
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-struct store {
-  int fd;           /* the cache directory */
-  char *path;       /* its absolute path */
-  int images, tmp, locks;
-};
-
-static void
-store_close (struct store *s)
+void
+sp_cache_close (struct sp_cache *s)
 {
   if (s->fd >= 0)
     close (s->fd);
@@ -68,7 +68,7 @@ store_close (struct store *s)
 }
 
 static int
-open_subdir (struct store *s, const char *name, int *out, sp_error_t *err)
+open_subdir (struct sp_cache *s, const char *name, int *out, sp_error_t *err)
 {
   if (mkdirat (s->fd, name, 0700) < 0 && errno != EEXIST)
     return sp_error_make (err, errno, "cache %s/%s", s->path, name);
@@ -78,10 +78,8 @@ open_subdir (struct store *s, const char *name, int *out, sp_error_t *err)
   return 0;
 }
 
-/* Open (creating it 0700 if needed) the user's cache, refusing a symlink or a
- * directory someone else owns. */
-static int
-store_open (const struct sp_store_opts *opts, struct store *s, sp_error_t *err)
+int
+sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err)
 {
   cleanup_free char *dflt = NULL;
   const char *path = opts ? opts->cache_dir : NULL;
@@ -131,8 +129,8 @@ store_open (const struct sp_store_opts *opts, struct store *s, sp_error_t *err)
 /* Create tmp/<prefix>XXXXXX with a 'lock' file inside that is already locked
  * exclusively when it appears (O_TMPFILE + flock + link), so a cleaner never sees an
  * unlocked lock of a live import. */
-static int
-tmpdir_create (struct store *s, const char *prefix, char **name, int *dirfd, int *lockfd, sp_error_t *err)
+int
+sp_cache_tmpdir_create (struct sp_cache *s, const char *prefix, char **name, int *dirfd, int *lockfd, sp_error_t *err)
 {
   static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   cleanup_free char *n = NULL;
@@ -190,8 +188,8 @@ tmpdir_create (struct store *s, const char *prefix, char **name, int *dirfd, int
 }
 
 /* Remove tmp dirs whose owner died (their lock is free). Best effort. */
-static void
-tmp_cleanup (struct store *s, int verbose)
+void
+sp_cache_tmp_cleanup (struct sp_cache *s, int verbose)
 {
   int fd = openat (s->tmp, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
@@ -232,21 +230,8 @@ tmp_cleanup (struct store *s, int verbose)
 
 /* ---- meta.json ---- */
 
-static json_t *
-strv_json (char **v)
-{
-  json_t *a;
-
-  if (v == NULL)
-    return json_null ();
-  a = json_array ();
-  for (; *v; v++)
-    json_array_append_new (a, json_string (*v));
-  return a;
-}
-
-static int
-write_json_at (int dfd, const char *name, json_t *j, sp_error_t *err)
+int
+sp_cache_write_json (int dfd, const char *name, json_t *j, sp_error_t *err)
 {
   cleanup_free char *text = json_dumps (j, JSON_INDENT (2) | JSON_SORT_KEYS);
   cleanup_free char *tmpname = xasprintf (".%s.%d", name, (int) getpid ());
@@ -307,32 +292,8 @@ read_json_at (int dfd, const char *name, sp_error_t *err)
   return j;
 }
 
-static json_t *
-meta_new (const struct sp_manifest *m, const char *name, uint64_t size)
-{
-  json_t *meta = json_object (), *cfg = json_object (), *layers = json_array ();
-
-  json_object_set_new (meta, "digest", json_string (m->digest));
-  json_object_set_new (meta, "mediaType", json_string (m->media_type));
-  json_object_set_new (meta, "configDigest", json_string (m->config_digest));
-  json_object_set_new (meta, "names", json_pack ("[s]", name));
-  json_object_set_new (meta, "size", json_integer ((json_int_t) size));
-  json_object_set_new (meta, "created", json_integer ((json_int_t) time (NULL)));
-  json_object_set_new (cfg, "Env", strv_json (m->config.env));
-  json_object_set_new (cfg, "Entrypoint", strv_json (m->config.entrypoint));
-  json_object_set_new (cfg, "Cmd", strv_json (m->config.cmd));
-  json_object_set_new (cfg, "WorkingDir", m->config.workdir ? json_string (m->config.workdir) : json_null ());
-  json_object_set_new (meta, "config", cfg);
-  for (size_t i = 0; i < m->n_layers; i++)
-    json_array_append_new (layers, json_pack ("{s:s?,s:I,s:s}", "digest", m->layers[i].digest, "size",
-                                              (json_int_t) m->layers[i].size, "diffID", m->config.diff_ids[i]));
-  json_object_set_new (meta, "layers", layers);
-  return meta;
-}
-
-/* Add name to an entry's recorded names (best effort, under the digest's import lock). */
 static void
-meta_add_name (struct store *s, const char *hex, const char *name, bool have_lock)
+meta_add_name (struct sp_cache *s, const char *hex, const char *name, bool have_lock)
 {
   cleanup_free char *lockname = xstrdup (hex);
   cleanup_close int lfd = -1;
@@ -366,7 +327,7 @@ meta_add_name (struct store *s, const char *hex, const char *name, bool have_loc
         return;
       }
   json_array_append_new (names, json_string (name));
-  write_json_at (efd, "meta.json", meta, &err);
+  sp_cache_write_json (efd, "meta.json", meta, &err);
   sp_error_free (&err);
   json_decref (meta);
 }
@@ -378,9 +339,9 @@ image_from_meta (json_t *meta, struct sp_image *img, sp_error_t *err)
 {
   json_t *cfg = json_object_get (meta, "config"), *wd;
 
-  if (sp_json_strv (json_object_get (cfg, "Env"), "meta.json Env", &img->env, err) < 0
-      || sp_json_strv (json_object_get (cfg, "Entrypoint"), "meta.json Entrypoint", &img->entrypoint, err) < 0
-      || sp_json_strv (json_object_get (cfg, "Cmd"), "meta.json Cmd", &img->cmd, err) < 0)
+  if (sp_cache_json_strv (json_object_get (cfg, "Env"), "meta.json Env", &img->env, err) < 0
+      || sp_cache_json_strv (json_object_get (cfg, "Entrypoint"), "meta.json Entrypoint", &img->entrypoint, err) < 0
+      || sp_cache_json_strv (json_object_get (cfg, "Cmd"), "meta.json Cmd", &img->cmd, err) < 0)
     return -1;
   if (img->env == NULL)
     img->env = xcalloc (1, sizeof (char *));
@@ -390,12 +351,25 @@ image_from_meta (json_t *meta, struct sp_image *img, sp_error_t *err)
   return 0;
 }
 
-/* If images/<hex> exists, take a shared hold on it and fill img. 1 when used,
- * 0 when there is no such entry, -1 with *err. */
-static int
-entry_use (struct store *s, const char *hex, const char *name, bool have_lock, struct sp_image *img,
-           sp_error_t *err)
+/* Is name among meta's recorded names? */
+static bool
+meta_has_name (json_t *meta, const char *name)
 {
+  json_t *v;
+  size_t i;
+
+  json_array_foreach (json_object_get (meta, "names"), i, v)
+    if (json_is_string (v) && strcmp (json_string_value (v), name) == 0)
+      return true;
+  return false;
+}
+
+int
+sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool have_lock, struct sp_image *img,
+                    sp_error_t *err)
+{
+  bool known;
+
   cleanup_free char *lockpath = xasprintf ("%s/lock", hex);
   cleanup_close int lfd = -1;
   cleanup_close int efd = -1;
@@ -422,9 +396,10 @@ entry_use (struct store *s, const char *hex, const char *name, bool have_lock, s
       json_decref (meta);
       return sp_error_wrap (err, "cache %s/images/%s", s->path, hex);
     }
+  known = name == NULL || meta_has_name (meta, name);
   json_decref (meta);
   futimens (lfd, NULL);  /* last use, for prune --older-than */
-  if (name != NULL)
+  if (!known)
     meta_add_name (s, hex, name, have_lock);
   img->digest = xasprintf ("sha256:%s", hex);
   img->rootfs = xasprintf ("%s/images/%s/rootfs", s->path, hex);
@@ -432,155 +407,102 @@ entry_use (struct store *s, const char *hex, const char *name, bool have_lock, s
   return 1;
 }
 
-/* ---- importing ---- */
+/* ---- small helpers (digest.c and oci.c belong to the importer's link) ---- */
 
-/* Tell ext4 that the image's root is the top of a hierarchy (chattr +T): its
- * allocator then places the image's directories in block groups of their own rather
- * than next to the cache, where freshly freed inodes (a removed entry's) make every
- * allocation slow. Other file systems ignore or refuse it; either is fine. */
-static void
-hint_topdir (int fd)
+/* "sha256:<64 lowercase hex>"? */
+static bool
+digest_valid (const char *s)
 {
-  int flags = 0;
-
-  if (ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0)
-    {
-      flags |= FS_TOPDIR_FL;
-      (void) ioctl (fd, FS_IOC_SETFLAGS, &flags);
-    }
+  return s != NULL && strncmp (s, "sha256:", 7) == 0 && strlen (s + 7) == 64
+         && strspn (s + 7, "0123456789abcdef") == 64;
 }
 
-static int
-import_entry (struct store *s, const struct sp_store_opts *opts, struct sp_source *src, struct sp_manifest *m,
-              const char *hex, sp_error_t *err)
+int
+sp_cache_json_strv (json_t *j, const char *what, char ***out, sp_error_t *err)
 {
-  cleanup_free char *tmpname = NULL;
-  cleanup_close int tfd = -1;
-  cleanup_close int lfd = -1;
-  cleanup_close int rootfd = -1;
-  struct sp_unpack u;
-  struct sp_progress prog;
-  uint64_t total = 0;
-  json_t *meta;
-  int ret = -1;
+  size_t i;
+  json_t *v;
+  char **r;
 
-  if (tmpdir_create (s, "import-", &tmpname, &tfd, &lfd, err) < 0)
-    return -1;
-  if (mkdirat (tfd, "rootfs", 0700) < 0
-      || (rootfd = openat (tfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+  *out = NULL;
+  if (j == NULL || json_is_null (j))
+    return 0;
+  if (!json_is_array (j))
+    return sp_error_make (err, 0, "%s: not an array of strings", what);
+  r = xcalloc (json_array_size (j) + 1, sizeof (char *));
+  json_array_foreach (j, i, v)
     {
-      sp_error_make (err, errno, "cache %s/tmp/%s/rootfs", s->path, tmpname);
-      goto fail;
-    }
-  hint_topdir (rootfd);
-  for (size_t i = 0; i < m->n_layers; i++)
-    total += m->layers[i].size > 0 ? (uint64_t) m->layers[i].size : 0;
-  sp_progress_start (&prog, opts != NULL && opts->progress, src->ref, total);
-  sp_unpack_init (&u, rootfd);
-  u.verbose = opts ? opts->verbose : 0;
-  u.progress = sp_progress_add;
-  u.progress_ctx = &prog;
-  for (size_t i = 0; i < m->n_layers; i++)
-    {
-      struct sp_reader r;
-      cleanup_free char *what = xasprintf ("%s: layer %zu (%s)", src->ref, i + 1,
-                                           m->layers[i].digest ? m->layers[i].digest : m->layers[i].member);
-      if (sp_source_open_member (src, m->layers[i].member, &r, err) < 0)
+      if (!json_is_string (v))
         {
-          sp_progress_end (&prog);
-          sp_unpack_free (&u);
-          goto fail;
+          sp_strv_free (r);
+          return sp_error_make (err, 0, "%s: not an array of strings", what);
         }
-      if (sp_layer_apply (&u, &r, &m->layers[i], m->config.diff_ids[i], what, err) < 0)
-        {
-          sp_reader_close (&r);
-          sp_progress_end (&prog);
-          sp_unpack_free (&u);
-          goto fail;
-        }
-      sp_reader_close (&r);
+      r[i] = xstrdup (json_string_value (v));
     }
-  sp_progress_end (&prog);
-  if (sp_unpack_finish (&u, err) < 0)
-    {
-      sp_unpack_free (&u);
-      sp_error_wrap (err, "%s", src->ref);
-      goto fail;
-    }
-  if (u.verbose > 0)
-    fprintf (stderr, "sprout: %s: %llu files, %llu directories, %llu symlinks, %llu hard links, "
-             "%llu whiteouts, %llu device nodes/fifos skipped\n", src->ref, (unsigned long long) u.n_files,
-             (unsigned long long) u.n_dirs, (unsigned long long) u.n_symlinks, (unsigned long long) u.n_links,
-             (unsigned long long) u.n_whiteouts, (unsigned long long) u.n_skipped);
-  sp_unpack_free (&u);
-  fchmod (rootfd, 0755);
-  meta = meta_new (m, src->name, sp_du_at (rootfd));
-  if (write_json_at (tfd, "meta.json", meta, err) < 0)
-    {
-      json_decref (meta);
-      sp_error_wrap (err, "cache %s/tmp/%s", s->path, tmpname);
-      goto fail;
-    }
-  json_decref (meta);
-  if (renameat (s->tmp, tmpname, s->images, hex) < 0)
-    {
-      if (errno == ENOTEMPTY || errno == EEXIST)
-        sp_error_make (err, 0, "cache %s: entry sha256:%s is damaged (it has no lock file); "
-                               "remove it with sprout rm", s->path, hex);
-      else
-        sp_error_make (err, errno, "cache %s: publishing %s", s->path, hex);
-      goto fail;
-    }
+  *out = r;
   return 0;
-fail:
-  sp_rmtree_at (s->tmp, tmpname);
-  return ret;
 }
 
-static int
-image_in_place (struct sp_source *src, struct sp_image *img, sp_error_t *err)
+/* ---- images used in place ---- */
+
+int
+sp_image_in_place (const char *ref, const char *path, bool bundle, struct sp_image *img, sp_error_t *err)
 {
   cleanup_free char *data = NULL;
+  cleanup_close int dfd = -1;
+  cleanup_close int fd = -1;
   json_error_t jerr;
   json_t *j, *root, *proc, *v;
   const char *rootpath = "rootfs";
   cleanup_free char *rp = NULL;
   struct stat st;
-  size_t len;
+  ssize_t len;
 
-  img->ref = xstrdup (src->ref);
-  if (src->kind == SP_SRC_ROOTFS)
+  img->ref = xstrdup (ref);
+  if (!bundle)
     {
-      img->rootfs = xstrdup (src->path);
+      img->rootfs = xstrdup (path);
       img->env = xcalloc (2, sizeof (char *));
       img->env[0] = xstrdup (DEFAULT_PATH);
       return 0;
     }
-  if (sp_source_read_member (src, "config.json", 4u << 20, &data, &len, err) < 0)
-    return -1;
-  j = json_loadb (data, len, 0, &jerr);
+  dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0)
+    fd = openat (dfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return sp_error_make (err, errno, "%s: config.json", ref);
+  if (!S_ISREG (st.st_mode))
+    return sp_error_make (err, 0, "%s: config.json: not a regular file", ref);
+  if (st.st_size > CONFIG_MAX)
+    return sp_error_make (err, 0, "%s: config.json: larger than %u bytes", ref, CONFIG_MAX);
+  data = xmalloc ((size_t) st.st_size + 1);
+  len = sp_read_all (fd, data, (size_t) st.st_size);
+  if (len < 0)
+    return sp_error_make (err, errno, "%s: config.json", ref);
+  j = json_loadb (data, (size_t) len, 0, &jerr);
   if (!json_is_object (j))
     {
       json_decref (j);
-      return sp_error_make (err, 0, "%s: config.json: invalid JSON: %s (line %d)", src->ref, jerr.text, jerr.line);
+      return sp_error_make (err, 0, "%s: config.json: invalid JSON: %s (line %d)", ref, jerr.text, jerr.line);
     }
   root = json_object_get (j, "root");
   if (json_is_string (json_object_get (root, "path")))
     rootpath = json_string_value (json_object_get (root, "path"));
-  rp = rootpath[0] == '/' ? xstrdup (rootpath) : xasprintf ("%s/%s", src->path, rootpath);
+  rp = rootpath[0] == '/' ? xstrdup (rootpath) : xasprintf ("%s/%s", path, rootpath);
+  errno = 0;
   img->rootfs = realpath (rp, NULL);
   if (img->rootfs == NULL || stat (img->rootfs, &st) < 0 || !S_ISDIR (st.st_mode))
     {
       int e = errno ? errno : ENOTDIR;
       json_decref (j);
-      return sp_error_make (err, e, "%s: bundle root file system %s", src->ref, rp);
+      return sp_error_make (err, e, "%s: bundle root file system %s", ref, rp);
     }
   proc = json_object_get (j, "process");
-  if (sp_json_strv (json_object_get (proc, "env"), "config.json process.env", &img->env, err) < 0
-      || sp_json_strv (json_object_get (proc, "args"), "config.json process.args", &img->cmd, err) < 0)
+  if (sp_cache_json_strv (json_object_get (proc, "env"), "config.json process.env", &img->env, err) < 0
+      || sp_cache_json_strv (json_object_get (proc, "args"), "config.json process.args", &img->cmd, err) < 0)
     {
       json_decref (j);
-      return sp_error_wrap (err, "%s", src->ref);
+      return sp_error_wrap (err, "%s", ref);
     }
   if (img->env == NULL)
     {
@@ -594,71 +516,374 @@ image_in_place (struct sp_source *src, struct sp_image *img, sp_error_t *err)
   return 0;
 }
 
+/* ---- the ref index ---- */
+
+static bool
+dir_has (int dfd, const char *name, mode_t type, struct stat *st)
+{
+  return fstatat (dfd, name, st, 0) == 0 && (st->st_mode & S_IFMT) == type;
+}
+
+void
+sp_refkey_get (const char *ref, struct sp_refkey *k)
+{
+  static const char *const rootfs_marks[] = { "bin", "usr", "etc", "sbin", "lib" };
+  cleanup_free char *path = NULL;
+  cleanup_close int dfd = -1;
+  const char *colon;
+  struct stat st;
+
+  memset (k, 0, sizeof (*k));
+  if (ref == NULL || *ref == '\0')
+    return;
+  /* as sp_source_open: PATH as a whole first, then PATH:TAG */
+  if (stat (ref, &st) == 0)
+    path = xstrdup (ref);
+  else if ((colon = strrchr (ref, ':')) != NULL && colon != ref && colon[1] != '\0' && strchr (colon + 1, '/') == NULL)
+    {
+      path = strndup (ref, (size_t) (colon - ref));
+      if (path == NULL || stat (path, &st) < 0)
+        return;
+      k->tag = xstrdup (colon + 1);
+    }
+  else
+    return;
+  k->path = realpath (path, NULL);
+  if (k->path == NULL)
+    goto other;
+  if (S_ISREG (st.st_mode))
+    {
+      /* stat again by the resolved path: the key describes the file read later */
+      if (stat (k->path, &k->st) < 0 || !S_ISREG (k->st.st_mode))
+        goto other;
+      k->kind = SP_REF_ARCHIVE;
+    }
+  else if (S_ISDIR (st.st_mode))
+    {
+      dfd = open (k->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        goto other;
+      if (dir_has (dfd, "index.json", S_IFREG, &k->st))
+        k->kind = SP_REF_LAYOUT;
+      else if (dir_has (dfd, "config.json", S_IFREG, &st))
+        k->kind = SP_REF_BUNDLE;
+      else
+        for (size_t i = 0; i < sizeof (rootfs_marks) / sizeof (rootfs_marks[0]); i++)
+          if (faccessat (dfd, rootfs_marks[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+            {
+              k->kind = SP_REF_ROOTFS;
+              break;
+            }
+    }
+  if (k->kind == SP_REF_OTHER || (k->tag != NULL && (k->kind == SP_REF_BUNDLE || k->kind == SP_REF_ROOTFS)))
+    goto other;
+  k->name = k->tag ? xasprintf ("%s:%s", k->path, k->tag) : xstrdup (k->path);
+  return;
+other:
+  sp_refkey_free (k);
+}
+
+void
+sp_refkey_free (struct sp_refkey *k)
+{
+  free (k->path);
+  free (k->tag);
+  free (k->name);
+  memset (k, 0, sizeof (*k));
+}
+
+/* The key as one string (a compact JSON array: no two keys print alike). */
+static char *
+refkey_string (const struct sp_refkey *k)
+{
+  json_t *a = json_pack ("[s,s,s?,I,I,I,I,I,I,I]", k->kind == SP_REF_LAYOUT ? "layout" : "archive", k->path,
+                         k->tag, (json_int_t) k->st.st_dev, (json_int_t) k->st.st_ino, (json_int_t) k->st.st_size,
+                         (json_int_t) k->st.st_mtim.tv_sec, (json_int_t) k->st.st_mtim.tv_nsec,
+                         (json_int_t) k->st.st_ctim.tv_sec, (json_int_t) k->st.st_ctim.tv_nsec);
+  char *s = a ? json_dumps (a, JSON_COMPACT) : NULL;
+
+  json_decref (a);
+  if (s == NULL)
+    abort ();
+  return s;
+}
+
+/* refs/<16 hex of FNV-1a 64 of the key string>; the record holds the whole key. */
+static void
+refkey_file (const char *key, char name[17])
+{
+  uint64_t h = 14695981039346656037ULL;
+
+  for (const unsigned char *p = (const unsigned char *) key; *p; p++)
+    h = (h ^ *p) * 1099511628211ULL;
+  snprintf (name, 17, "%016llx", (unsigned long long) h);
+}
+
+static int
+refs_dir (struct sp_cache *s, bool create)
+{
+  if (create && mkdirat (s->fd, "refs", 0700) < 0 && errno != EEXIST)
+    return -1;
+  return openat (s->fd, "refs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+bool
+sp_cache_ref_lookup (struct sp_cache *s, const struct sp_refkey *k, char hex[65])
+{
+  cleanup_free char *key = NULL;
+  cleanup_close int rfd = -1;
+  sp_error_t err = NULL;
+  json_t *rec, *digest;
+  char name[17];
+  bool ok = false;
+
+  if (k->kind != SP_REF_LAYOUT && k->kind != SP_REF_ARCHIVE)
+    return false;
+  rfd = refs_dir (s, false);
+  if (rfd < 0)
+    return false;
+  key = refkey_string (k);
+  refkey_file (key, name);
+  rec = read_json_at (rfd, name, &err);
+  sp_error_free (&err);
+  if (rec == NULL)
+    return false;
+  digest = json_object_get (rec, "digest");
+  if (json_is_string (json_object_get (rec, "key")) && strcmp (json_string_value (json_object_get (rec, "key")), key) == 0
+      && json_is_string (digest) && digest_valid (json_string_value (digest)))
+    {
+      memcpy (hex, json_string_value (digest) + 7, 65);
+      ok = true;
+    }
+  json_decref (rec);
+  return ok;
+}
+
+void
+sp_cache_ref_record (struct sp_cache *s, const struct sp_refkey *k, const char *hex)
+{
+  cleanup_free char *key = NULL;
+  cleanup_free char *digest = NULL;
+  cleanup_close int rfd = -1;
+  sp_error_t err = NULL;
+  json_t *rec;
+  char name[17];
+
+  if ((k->kind != SP_REF_LAYOUT && k->kind != SP_REF_ARCHIVE) || hex == NULL)
+    return;
+  rfd = refs_dir (s, true);
+  if (rfd < 0)
+    return;
+  key = refkey_string (k);
+  refkey_file (key, name);
+  digest = xasprintf ("sha256:%s", hex);
+  rec = json_pack ("{s:s,s:s}", "key", key, "digest", digest);
+  if (rec != NULL)
+    sp_cache_write_json (rfd, name, rec, &err);
+  sp_error_free (&err);
+  json_decref (rec);
+}
+
+/* ---- the importer ---- */
+
+char *
+sp_importer_path (sp_error_t *err)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
+  char *p;
+
+  if (n > 0)
+    {
+      self[n] = '\0';
+      if ((p = strrchr (self, '/')) != NULL)
+        {
+          char *cand = xasprintf ("%.*s/" IMPORTER_NAME, (int) (p - self), self);
+          if (access (cand, X_OK) == 0)
+            return cand;
+          free (cand);
+        }
+    }
+  p = xstrdup (SPROUT_LIBEXECDIR "/sprout/" IMPORTER_NAME);
+  if (access (p, X_OK) == 0)
+    return p;
+  sp_error_make (err, errno, "cannot run the image importer %s", p);
+  free (p);
+  return NULL;
+}
+
+/* Run `sprout-import [--cache-dir DIR] [-v...] [-q] VERB ARG` with our stderr (its
+ * one error line is the user's), /dev/null as stdin, and its stdout captured into
+ * *out (up to a few kB) when out is not NULL. quiet_errors sends its stderr to
+ * /dev/null. Returns its exit status (0 on success), or -1 with *err when it could
+ * not run or died of a signal. */
+static int
+run_importer (const struct sp_store_opts *opts, const char *cache_path, const char *verb, const char *arg,
+              bool quiet_errors, char **out, sp_error_t *err)
+{
+  cleanup_free char *exe = sp_importer_path (err);
+  cleanup_free char *parent = NULL;
+  char *argv[16];
+  int argc = 0, pipefd[2] = { -1, -1 }, status, r;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, all;
+  char buf[4096];
+  size_t len = 0;
+  pid_t pid;
+
+  if (exe == NULL)
+    return -1;
+  parent = xasprintf ("--parent=%ld", (long) getpid ());
+  argv[argc++] = exe;
+  argv[argc++] = parent;
+  if (cache_path != NULL)
+    {
+      argv[argc++] = (char *) "--cache-dir";
+      argv[argc++] = (char *) cache_path;
+    }
+  for (int i = 0; opts != NULL && i < opts->verbose && i < 4; i++)
+    argv[argc++] = (char *) "--verbose";
+  if (opts == NULL || !opts->progress)
+    argv[argc++] = (char *) "--no-progress";  /* it draws one when its stderr is a tty */
+  argv[argc++] = (char *) verb;
+  argv[argc++] = (char *) "--";
+  argv[argc++] = (char *) arg;
+  argv[argc] = NULL;
+
+  if (out != NULL && pipe2 (pipefd, O_CLOEXEC) < 0)
+    return sp_error_make (err, errno, "cannot run the image importer");
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (out != NULL)
+    posix_spawn_file_actions_adddup2 (&fa, pipefd[1], STDOUT_FILENO);
+  else
+    posix_spawn_file_actions_addopen (&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  if (quiet_errors)
+    posix_spawn_file_actions_addopen (&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  /* the importer starts with default signal handling and nothing blocked */
+  posix_spawnattr_init (&attr);
+  sigemptyset (&none);
+  sigfillset (&all);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setsigdefault (&attr, &all);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  r = posix_spawn (&pid, exe, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  posix_spawnattr_destroy (&attr);
+  if (pipefd[1] >= 0)
+    close (pipefd[1]);
+  if (r != 0)
+    {
+      if (pipefd[0] >= 0)
+        close (pipefd[0]);
+      return sp_error_make (err, r, "cannot run the image importer %s", exe);
+    }
+  if (out != NULL)
+    {
+      for (;;)
+        {
+          ssize_t n = read (pipefd[0], buf + len, sizeof (buf) - 1 - len);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            break;
+          len += (size_t) n;
+          if (len == sizeof (buf) - 1)
+            {
+              char sink[512];
+              while (read (pipefd[0], sink, sizeof (sink)) > 0 || errno == EINTR)
+                ;
+              break;
+            }
+        }
+      close (pipefd[0]);
+      buf[len] = '\0';
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return sp_error_make (err, errno, "waiting for the image importer");
+  if (WIFSIGNALED (status))
+    return sp_error_make (err, 0, "the image importer %s was killed by signal %d (%s)", exe, WTERMSIG (status),
+                          strsignal (WTERMSIG (status)));
+  if (out != NULL)
+    *out = xstrdup (buf);
+  return WEXITSTATUS (status);
+}
+
+/* The digest line the importer printed, as hex into hex[65]. */
+static bool
+parse_digest_line (const char *out, char hex[65])
+{
+  size_t n = strcspn (out, "\n");
+
+  if (n != 71 || strncmp (out, "sha256:", 7) != 0 || strspn (out + 7, "0123456789abcdef") != 64)
+    return false;
+  memcpy (hex, out + 7, 64);
+  hex[64] = '\0';
+  return true;
+}
+
 int
 sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image *img, sp_error_t *err)
 {
-  struct sp_source src;
-  struct sp_manifest m = { 0 };
-  struct store s = { .fd = -1, .images = -1, .tmp = -1, .locks = -1 };
-  cleanup_close int lockfd = -1;
-  const char *hex;
+  struct sp_cache s = { .fd = -1, .images = -1, .tmp = -1, .locks = -1 };
+  struct sp_refkey key;
+  char hex[65];
   int ret = -1, r;
 
   memset (img, 0, sizeof (*img));
   img->hold_fd = -1;
-  if (sp_source_open (ref, &src, err) < 0)
-    goto out;
-  if (src.kind == SP_SRC_BUNDLE || src.kind == SP_SRC_ROOTFS)
+  sp_refkey_get (ref, &key);
+  if (key.kind == SP_REF_BUNDLE || key.kind == SP_REF_ROOTFS)
     {
-      ret = image_in_place (&src, img, err);
+      ret = sp_image_in_place (ref, key.path, key.kind == SP_REF_BUNDLE, img, err);
       goto out;
     }
-  if (store_open (opts, &s, err) < 0)
+  if (sp_cache_open (opts, &s, err) < 0)
     goto out;
-  tmp_cleanup (&s, opts ? opts->verbose : 0);
-  if (sp_manifest_resolve (&src, &m, err) < 0)
-    goto out;
-  hex = sp_digest_hex (m.digest);
-  img->ref = xstrdup (ref);
-  r = entry_use (&s, hex, src.name, false, img, err);
-  if (r != 0)
+  /* warm: the ref index names an entry that is there */
+  if (sp_cache_ref_lookup (&s, &key, hex))
     {
-      ret = r > 0 ? 0 : -1;
-      goto out;
-    }
-  /* not there: one importer per digest; the others wait here and then reuse its work */
-  lockfd = openat (s.locks, hex, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (lockfd < 0)
-    {
-      sp_error_make (err, errno, "cache %s/locks/%s", s.path, hex);
-      goto out;
-    }
-  if (flock (lockfd, LOCK_EX | LOCK_NB) < 0)
-    {
-      if (opts != NULL && opts->verbose > 0)
-        fprintf (stderr, "sprout: %s: waiting for another import of %s\n", ref, m.digest);
-      if (flock (lockfd, LOCK_EX) < 0)
+      img->ref = xstrdup (ref);
+      r = sp_cache_entry_use (&s, hex, key.name, false, img, err);
+      if (r != 0)
         {
-          sp_error_make (err, errno, "cache %s/locks/%s", s.path, hex);
+          ret = r > 0 ? 0 : -1;
           goto out;
         }
+      sp_image_release (img);
     }
-  r = entry_use (&s, hex, src.name, true, img, err);
-  if (r == 0)
+  /* cold, changed or unknown: the importer resolves, verifies and unpacks (or finds
+   * the entry under a name not yet recorded) and says what went wrong itself */
+  for (int tries = 0; tries < 3; tries++)
     {
-      if (import_entry (&s, opts, &src, &m, hex, err) < 0)
+      cleanup_free char *digest_out = NULL;
+      r = run_importer (opts, s.path, "import", ref, false, &digest_out, err);
+      if (r < 0)
         goto out;
-      r = entry_use (&s, hex, NULL, true, img, err);
-      if (r == 0)
-        sp_error_make (err, 0, "cache %s: entry %s vanished after import", s.path, hex);
+      if (r != 0)
+        goto out;  /* it printed its error; *err stays NULL */
+      if (!parse_digest_line (digest_out, hex))
+        {
+          sp_error_make (err, 0, "%s: the image importer printed no digest", ref);
+          goto out;
+        }
+      img->ref = xstrdup (ref);
+      r = sp_cache_entry_use (&s, hex, NULL, false, img, err);
+      if (r != 0)
+        {
+          ret = r > 0 ? 0 : -1;
+          goto out;
+        }
+      sp_image_release (img);  /* removed (rm, prune) before we took our hold: again */
     }
-  ret = r > 0 ? 0 : -1;
+  sp_error_make (err, 0, "cache %s: entry sha256:%s keeps vanishing after import", s.path, hex);
 out:
   if (ret < 0)
     sp_image_release (img);
-  sp_manifest_free (&m);
-  sp_source_close (&src);
-  store_close (&s);
+  sp_refkey_free (&key);
+  sp_cache_close (&s);
   return ret;
 }
 
@@ -690,7 +915,7 @@ cmp_entry_use (const void *a, const void *b)
 int
 sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries, size_t *n, sp_error_t *err)
 {
-  struct store s;
+  struct sp_cache s = { .fd = -1, .images = -1, .tmp = -1, .locks = -1 };
   DIR *d;
   struct dirent *de;
   size_t cap = 16;
@@ -698,18 +923,18 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
 
   *entries = NULL;
   *n = 0;
-  if (store_open (opts, &s, err) < 0)
+  if (sp_cache_open (opts, &s, err) < 0)
     {
-      store_close (&s);
+      sp_cache_close (&s);
       return -1;
     }
-  tmp_cleanup (&s, opts ? opts->verbose : 0);
+  sp_cache_tmp_cleanup (&s, opts ? opts->verbose : 0);
   fd = openat (s.images, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   d = fd >= 0 ? fdopendir (fd) : NULL;
   if (d == NULL)
     {
       sp_error_make (err, errno, "cache %s/images", s.path);
-      store_close (&s);
+      sp_cache_close (&s);
       return -1;
     }
   *entries = xcalloc (cap, sizeof (**entries));
@@ -723,7 +948,7 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
       json_t *meta;
       cleanup_free char *digest = xasprintf ("sha256:%s", de->d_name);
 
-      if (!sp_digest_valid (digest))
+      if (!digest_valid (digest))
         continue;
       efd = openat (s.images, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (efd < 0)
@@ -742,7 +967,7 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
       e->digest = steal_pointer (&digest);
       if (meta != NULL)
         {
-          sp_json_strv (json_object_get (meta, "names"), "names", &e->names, &e2);
+          sp_cache_json_strv (json_object_get (meta, "names"), "names", &e->names, &e2);
           sp_error_free (&e2);
           e->size = (uint64_t) json_integer_value (json_object_get (meta, "size"));
           e->created = (time_t) json_integer_value (json_object_get (meta, "created"));
@@ -758,7 +983,7 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
         }
     }
   closedir (d);
-  store_close (&s);
+  sp_cache_close (&s);
   qsort (*entries, *n, sizeof (**entries), cmp_entry_use);
   return 0;
 }
@@ -804,20 +1029,32 @@ sp_store_find (const struct sp_store_opts *opts, const char *arg, char **digest,
     return sp_error_make (err, 0, "%s: names %zu cached images; give more of the digest", arg, hits);
   if (hits == 1)
     return 0;
-  /* an image on disk: resolve its manifest to find its entry */
+  /* an image on disk: its ref record, else the importer resolves its manifest */
   {
-    struct sp_source src;
-    struct sp_manifest m;
+    struct sp_cache s = { .fd = -1, .images = -1, .tmp = -1, .locks = -1 };
+    struct sp_refkey key;
+    cleanup_free char *out = NULL;
     sp_error_t e2 = NULL;
-    if (sp_source_open (arg, &src, &e2) == 0 && sp_manifest_resolve (&src, &m, &e2) == 0)
+    char hex[65];
+    bool found_it = false;
+
+    sp_refkey_get (arg, &key);
+    if (key.kind == SP_REF_LAYOUT || key.kind == SP_REF_ARCHIVE)
       {
-        *digest = xstrdup (m.digest);
-        sp_manifest_free (&m);
-        sp_source_close (&src);
+        if (sp_cache_open (opts, &s, &e2) == 0 && sp_cache_ref_lookup (&s, &key, hex))
+          found_it = true;
+        else if (e2 == NULL && run_importer (opts, s.path, "digest", arg, true, &out, &e2) == 0
+                 && parse_digest_line (out, hex))
+          found_it = true;
+      }
+    sp_error_free (&e2);
+    sp_refkey_free (&key);
+    sp_cache_close (&s);
+    if (found_it)
+      {
+        *digest = xasprintf ("sha256:%s", hex);
         return 0;
       }
-    sp_source_close (&src);
-    sp_error_free (&e2);
   }
   return sp_error_make (err, ENOENT, "%s: no such image in the cache", arg);
 }
@@ -825,8 +1062,8 @@ sp_store_find (const struct sp_store_opts *opts, const char *arg, char **digest,
 int
 sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_t *err)
 {
-  struct store s;
-  const char *hex = sp_digest_hex (digest);
+  struct sp_cache s = { .fd = -1, .images = -1, .tmp = -1, .locks = -1 };
+  const char *hex = digest_valid (digest) ? digest + 7 : NULL;
   cleanup_close int ilock = -1;
   cleanup_close int elock = -1;
   cleanup_free char *lockpath = NULL;
@@ -837,7 +1074,7 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
 
   if (hex == NULL)
     return sp_error_make (err, 0, "%s: not a sha256 digest", digest);
-  if (store_open (opts, &s, err) < 0)
+  if (sp_cache_open (opts, &s, err) < 0)
     goto out;
   lockpath = xasprintf ("%s/lock", hex);
   elock = openat (s.images, lockpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -858,7 +1095,7 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
       goto out;
     }
   /* move it out of sight first, so nobody starts using a half-deleted entry */
-  if (tmpdir_create (&s, "rm-", &tmpname, &tfd, &tlock, err) < 0)
+  if (sp_cache_tmpdir_create (&s, "rm-", &tmpname, &tfd, &tlock, err) < 0)
     goto out;
   if (renameat (s.images, hex, tfd, "entry") < 0)
     {
@@ -875,78 +1112,7 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
    * a second importer in beside it */
   ret = 0;
 out:
-  store_close (&s);
+  sp_cache_close (&s);
   return ret;
 }
 
-/* ---- inspect ---- */
-
-char *
-sp_image_inspect (const struct sp_store_opts *opts, const char *ref, sp_error_t *err)
-{
-  struct sp_source src;
-  struct sp_manifest m;
-  json_t *out, *cfg, *layers;
-  char *text = NULL;
-
-  (void) opts;
-  if (sp_source_open (ref, &src, err) < 0)
-    {
-      sp_source_close (&src);
-      return NULL;
-    }
-  out = json_object ();
-  json_object_set_new (out, "Name", json_string (src.name));
-  json_object_set_new (out, "Kind", json_string (sp_source_kind_name (src.kind)));
-  if (src.kind == SP_SRC_BUNDLE || src.kind == SP_SRC_ROOTFS)
-    {
-      struct sp_image img = { .hold_fd = -1 };
-      if (image_in_place (&src, &img, err) < 0)
-        {
-          sp_image_release (&img);
-          goto fail;
-        }
-      cfg = json_object ();
-      json_object_set_new (cfg, "Env", strv_json (img.env));
-      json_object_set_new (cfg, "Entrypoint", json_null ());
-      json_object_set_new (cfg, "Cmd", strv_json (img.cmd));
-      json_object_set_new (cfg, "WorkingDir", img.workdir ? json_string (img.workdir) : json_null ());
-      json_object_set_new (out, "Digest", json_null ());
-      json_object_set_new (out, "RootFS", json_string (img.rootfs));
-      json_object_set_new (out, "Layers", json_array ());
-      json_object_set_new (out, "Config", cfg);
-      sp_image_release (&img);
-    }
-  else
-    {
-      if (sp_manifest_resolve (&src, &m, err) < 0)
-        goto fail;
-      cfg = json_object ();
-      json_object_set_new (cfg, "Env", strv_json (m.config.env));
-      json_object_set_new (cfg, "Entrypoint", strv_json (m.config.entrypoint));
-      json_object_set_new (cfg, "Cmd", strv_json (m.config.cmd));
-      json_object_set_new (cfg, "WorkingDir", m.config.workdir ? json_string (m.config.workdir) : json_null ());
-      layers = json_array ();
-      for (size_t i = 0; i < m.n_layers; i++)
-        {
-          json_t *l = json_object ();
-          json_object_set_new (l, "Digest", m.layers[i].digest ? json_string (m.layers[i].digest) : json_null ());
-          json_object_set_new (l, "Size", m.layers[i].size >= 0 ? json_integer (m.layers[i].size) : json_null ());
-          json_object_set_new (l, "MediaType",
-                               m.layers[i].media_type ? json_string (m.layers[i].media_type) : json_null ());
-          json_object_set_new (l, "DiffID", json_string (m.config.diff_ids[i]));
-          json_array_append_new (layers, l);
-        }
-      json_object_set_new (out, "Digest", json_string (m.digest));
-      json_object_set_new (out, "MediaType", json_string (m.media_type));
-      json_object_set_new (out, "ConfigDigest", json_string (m.config_digest));
-      json_object_set_new (out, "Layers", layers);
-      json_object_set_new (out, "Config", cfg);
-      sp_manifest_free (&m);
-    }
-  text = json_dumps (out, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-fail:
-  json_decref (out);
-  sp_source_close (&src);
-  return text;
-}

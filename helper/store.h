@@ -16,9 +16,12 @@ struct sp_store_opts {
   bool progress;          /* draw a progress bar on stderr (caller checks isatty) */
 };
 
-/* Make sure the image named by ref is unpacked in the cache (importing it when it
- * is not there yet: verified, atomic, one unpack per node under a lock) and fill
- * *img. Relative paths are taken against the current directory. */
+/* Make sure the image named by ref is unpacked in the cache and fill *img. Relative
+ * paths are taken against the current directory. A layout or archive whose ref
+ * record (cache.h) names an entry is used without reading the image; otherwise the
+ * importer (sprout-import) runs: verified, atomic, one unpack per node under a lock.
+ * -1 with *err, or -1 with *err left NULL when the importer has already printed its
+ * error line on stderr (the caller prints nothing more, and exits 125). */
 int sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image *img, sp_error_t *err);
 
 /* Free what sp_image_get filled and drop its hold on the cache entry. */
@@ -48,8 +51,12 @@ int sp_store_find (const struct sp_store_opts *opts, const char *arg, char **dig
 /* Remove the entry for digest. Refuses (EBUSY) while it is in use or being imported. */
 int sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_t *err);
 
+/* The importer's path: sprout-import next to this executable, else in
+ * LIBEXECDIR/sprout. malloc'd, or NULL with *err. */
+char *sp_importer_path (sp_error_t *err);
+
 /* Resolve ref without unpacking anything and describe it as JSON (digest, layers,
- * config); returns a malloc'd string or NULL with *err. */
+ * config); returns a malloc'd string or NULL with *err. In sprout-import only. */
 char *sp_image_inspect (const struct sp_store_opts *opts, const char *ref, sp_error_t *err);
 
 #endif
