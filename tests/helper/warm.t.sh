@@ -107,7 +107,7 @@ cp -r "$W/img" "$W/img2"   # never used: neither a name of the entry nor a ref r
 t_status 0 "rm by the path of a copy never used" "$SPROUT" rm "$W/img2"
 t_is "$T_OUT" "$d" "... finds the entry through the importer"
 t_status 125 "rm of an image not in the cache fails" "$SPROUT" rm "$W/img2"
-t_match "$T_OUT" '^sprout: error: .*/img2: no such image in the cache$' "... and says so in one line"
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '^sprout: error: ')" 1 "... in one line"
 
 # ---- a low fd limit (runuser and Slurm tasks have 1024; the writers once ran out)
 if PY=$(t_image py3.oci); then
