@@ -54,6 +54,9 @@ squeue -h -j "\$SLURM_JOB_ID" -o 'squeue %i %T'
 scontrol show job "\$SLURM_JOB_ID" | grep -o 'JobState=[A-Z]*' | sed 's/^/scontrol /'
 echo "sinfo \$(sinfo -h -o %D)"
 scontrol show job 999999999 >/dev/null 2>&1; echo "scontrol-missing-rc \$?"
+j=\$(sbatch --parsable -o /dev/null --wrap 'sleep 300') && scancel "\$j"; echo "scancel-rc \$?"
+sleep 1; echo "scancelled \$(squeue -h -j "\$j" -o %T 2>/dev/null | grep -c RUNNING)"
+sacct -n -j "\$SLURM_JOB_ID" >/dev/null 2>&1; echo "sacct-rc \$?"
 echo "through stdin" | srun -N1 -n1 cat | sed 's/^/stdin /'
 srun -N1 -n1 sh -c 'exit 7'; echo "exit7-rc \$?"
 sbatch --wait -o "$T_TMP/inner.out" --wrap 'python3 -c "import sys; print(\"inner\", sys.version_info[1])"'
@@ -87,6 +90,10 @@ t_match "$(printf '%s\n' "$out" | sed -n 's/^squeue //p')" '^[0-9]+ RUNNING$' "s
 t_is "$(printf '%s\n' "$out" | sed -n 's/^scontrol //p')" "JobState=RUNNING" "scontrol show job works inside"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^sinfo //p')" 3 "sinfo works inside"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^scontrol-missing-rc //p')" 1 "a failing Slurm command's exit status comes back (1)"
+t_is "$(printf '%s\n' "$out" | sed -n 's/^scancel-rc //p')" 0 "sbatch --parsable and scancel work inside"
+t_is "$(printf '%s\n' "$out" | sed -n 's/^scancelled //p')" 0 "the job scancel named is no longer running"
+sacct -n -j 1 >/dev/null 2>&1; host_sacct=$?
+t_is "$(printf '%s\n' "$out" | sed -n 's/^sacct-rc //p')" "$host_sacct" "sacct inside exits as on the host ($host_sacct: this cluster keeps no accounting)"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^stdin //p')" "through stdin" "stdin reaches srun's task through the proxy"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^exit7-rc //p')" 7 "srun's exit status 7 comes back through the proxy"
 t_is "$(printf '%s\n' "$out" | sed -n 's/^sbatch-rc //p')" 0 "sbatch --wait from inside exits 0"
