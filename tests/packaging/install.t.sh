@@ -36,6 +36,8 @@ t_status 0 "make install DESTDIR=..." make -C "$build" install DESTDIR="$dest"
 installed=$(cd "$dest" && find . \( -type f -o -type l \) | sed 's/^\.//' | sort)
 t_match "$installed" "^$prefix/bin/sprout\$" "the helper is installed under --prefix"
 t_match "$installed" "^$plugindir/sprout\\.so\$" "the plugin is installed as PLUGINDIR/sprout.so"
+t_match "$installed" "^$prefix/libexec/sprout/sprout-slurm-client\$" \
+  "the static Slurm commands client is installed in LIBEXECDIR/sprout (sprout-spank(8))"
 t_match "$installed" "^$prefix/share/man/man1/sprout\\.1\$" "sprout(1) is installed"
 t_match "$installed" "^$prefix/share/man/man8/sprout-spank\\.8\$" "sprout-spank(8) is installed"
 t_is "$(printf '%s\n' "$installed" | grep -c '\.la$')" 0 "no libtool archive is installed"
