@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -88,6 +89,10 @@ main (int argc, char **argv)
   struct sp_proxy_reply reply;
   size_t got = 0;
 
+  /* a closed standard fd is passed on as /dev/null (it cannot be sent as it is) */
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl (fd, F_GETFD) < 0 && errno == EBADF && open ("/dev/null", O_RDWR) != fd)
+      return 125;
   if ((slash = strrchr (name, '/')) != NULL)
     name = slash + 1;
   if (strcmp (name, "sprout-slurm-client") == 0)

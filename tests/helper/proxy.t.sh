@@ -42,6 +42,7 @@ echo waiting
 wait $s
 echo no-signal
 EOF
+printf '#!/bin/sh\ncat; echo "closed-ok:$?"\n' > "$T_TMP/hostbin/sstat"
 chmod 0755 "$T_TMP"/hostbin/*
 hpath=$T_TMP/hostbin:/usr/bin:/bin
 
@@ -52,6 +53,7 @@ echo "mode:$(stat -c %a "${P##*:}/..")"
 J="nsenter -U -m --preserve-credentials -t $HOLDER_PID --"
 $J sh -c '\''cd "$0" && export PATH="$1" FOO=bar LD_LIBRARY_PATH=/img/lib && echo "which:$(command -v sinfo)" && echo hello | sinfo a "b c"; echo "rc:$?"'\'' "$REC_CWD" "$P" 2>&1
 $J sh -c '\''cd "$0" && export PATH="$1" && scancel; echo "killed-rc:$?"'\'' "$REC_CWD" "$P" 2>&1
+$J sh -c '\''cd "$0" && export PATH="$1" && sstat <&-'\'' "$REC_CWD" "$P" 2>&1
 $J sh -c '\''cd "$0" && export PATH="$1" && { squeue & p=$!; sleep 1; kill -INT $p; wait $p; echo "int-rc:$?"; }'\'' "$REC_CWD" "$P" 2>&1
 '
 out=$(SPROUT_HOST_PATH=$hpath python3 "$DRIVER" "$SPROUT" --slurm-proxy "$BB" -- "$script" 2>&1)
@@ -70,6 +72,7 @@ t_is "$(printf '%s\n' "$j" | sed -n 's/^path://p')" "$hpath" "... with the host'
 t_is "$(printf '%s\n' "$j" | sed -n 's/^stdin://p')" "hello" "... reads the caller's stdin"
 t_is "$(printf '%s\n' "$j" | grep -c '^to-stderr$')" 1 "... writes to the caller's stderr"
 t_is "$(printf '%s\n' "$j" | sed -n 's/^rc://p')" 3 "its exit status 3 comes back"
+t_is "$(printf '%s\n' "$j" | sed -n 's/^closed-ok://p')" 0 "a caller with stdin closed passes /dev/null"
 t_is "$(printf '%s\n' "$j" | sed -n 's/^killed-rc://p')" 143 "a host command killed by SIGTERM kills its caller the same way (143)"
 t_is "$(printf '%s\n' "$j" | grep -E '^(waiting|got-int|no-signal)$' | tr '\n' ' ')" "waiting got-int " \
   "SIGINT to the caller reaches the host command"
