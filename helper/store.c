@@ -70,6 +70,10 @@ sp_cache_close (struct sp_cache *s)
 static int
 open_subdir (struct sp_cache *s, const char *name, int *out, sp_error_t *err)
 {
+  /* open first: on a warm start they are there */
+  *out = openat (s->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (*out >= 0 || errno != ENOENT)
+    return *out >= 0 ? 0 : sp_error_make (err, errno, "cache %s/%s", s->path, name);
   if (mkdirat (s->fd, name, 0700) < 0 && errno != EEXIST)
     return sp_error_make (err, errno, "cache %s/%s", s->path, name);
   *out = openat (s->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
