@@ -189,7 +189,7 @@ EOF
   #    PMIX_LOCAL_PEERS without a node-id qualifier, so Open MPI 5 thinks every peer is
   #    remote and its TCP BTL cannot pair ranks of one host: a PMIx version limit, kept as TODO
   if [ -n "$MPI5" ]; then
-    out=$(timeout 60 srun --mpi=pmix -N3 -n6 --ntasks-per-node=2 --container="$MPI5" python3 allreduce.py 2>&1)
+    out=$(timeout 20 srun --mpi=pmix -N3 -n6 --container="$MPI5" python3 allreduce.py 2>&1)
     if [ "$(printf '%s\n' "$out" | awk 'NF == 6 {print $5}' | sort -u)" = 15 ]; then
       t_ok "mpi.oci (Open MPI 5): allreduce across nodes"
     else
