@@ -844,6 +844,15 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
       ret = sp_image_in_place (ref, key.path, key.kind == SP_REF_BUNDLE, img, err);
       goto out;
     }
+  /* anything else than a layout or an archive is the importer's to name: before the
+   * cache is created, as an import would */
+  if (key.kind == SP_REF_OTHER)
+    {
+      r = run_importer (opts, opts ? opts->cache_dir : NULL, "import", ref, false, NULL, err);
+      if (r == 0)
+        sp_error_make (err, 0, "%s: the image importer accepted what sprout does not know", ref);
+      goto out;
+    }
   if (sp_cache_open (opts, &s, err) < 0)
     goto out;
   /* warm: the ref index names an entry that is there */
