@@ -731,6 +731,7 @@ run_importer (const struct sp_store_opts *opts, const char *cache_path, const ch
   int argc = 0, pipefd[2] = { -1, -1 }, status, r;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
+  struct sigaction dfl, old_chld;
   sigset_t none, all;
   char buf[4096];
   size_t len = 0;
@@ -757,6 +758,10 @@ run_importer (const struct sp_store_opts *opts, const char *cache_path, const ch
 
   if (out != NULL && pipe2 (pipefd, O_CLOEXEC) < 0)
     return sp_error_make (err, errno, "cannot run the image importer");
+  /* an inherited SIGCHLD = SIG_IGN would reap it for us (waitpid: ECHILD) */
+  memset (&dfl, 0, sizeof (dfl));
+  dfl.sa_handler = SIG_DFL;
+  sigaction (SIGCHLD, &dfl, &old_chld);
   posix_spawn_file_actions_init (&fa);
   posix_spawn_file_actions_addopen (&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (out != NULL)
@@ -781,6 +786,7 @@ run_importer (const struct sp_store_opts *opts, const char *cache_path, const ch
     {
       if (pipefd[0] >= 0)
         close (pipefd[0]);
+      sigaction (SIGCHLD, &old_chld, NULL);
       return sp_error_make (err, r, "cannot run the image importer %s", exe);
     }
   if (out != NULL)
@@ -796,7 +802,8 @@ run_importer (const struct sp_store_opts *opts, const char *cache_path, const ch
           if (len == sizeof (buf) - 1)
             {
               char sink[512];
-              while (read (pipefd[0], sink, sizeof (sink)) > 0 || errno == EINTR)
+              ssize_t m;
+              while ((m = read (pipefd[0], sink, sizeof (sink))) > 0 || (m < 0 && errno == EINTR))
                 ;
               break;
             }
@@ -804,9 +811,14 @@ run_importer (const struct sp_store_opts *opts, const char *cache_path, const ch
       close (pipefd[0]);
       buf[len] = '\0';
     }
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return sp_error_make (err, errno, "waiting for the image importer");
+  while ((r = (int) waitpid (pid, &status, 0)) < 0 && errno == EINTR)
+    ;
+  {
+    int e = errno;
+    sigaction (SIGCHLD, &old_chld, NULL);
+    if (r < 0)
+      return sp_error_make (err, e, "waiting for the image importer");
+  }
   if (WIFSIGNALED (status))
     return sp_error_make (err, 0, "the image importer %s was killed by signal %d (%s)", exe, WTERMSIG (status),
                           strsignal (WTERMSIG (status)));

@@ -109,6 +109,17 @@ t_is "$T_OUT" "$d" "... finds the entry through the importer"
 t_status 125 "rm of an image not in the cache fails" "$SPROUT" rm "$W/img2"
 t_is "$(printf '%s\n' "$T_OUT" | grep -c '^sprout: error: ')" 1 "... in one line"
 
+# ---- a cold start from a parent that ignores SIGCHLD (inherited: waitpid would say ECHILD)
+if command -v python3 >/dev/null; then
+  t_status 0 "cold run with SIGCHLD ignored by the parent" python3 -c '
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.environ["SPROUT_CACHE_DIR"] = sys.argv[1]
+os.execv(sys.argv[2], ["sprout", "run", sys.argv[3], "true"])' "$W/cache-chld" "$SPROUT" "$BB"
+else
+  t_skip "cold run with SIGCHLD ignored" "no python3"
+fi
+
 # ---- a low fd limit (runuser and Slurm tasks have 1024; the writers once ran out)
 if PY=$(t_image py3.oci); then
   t_status 0 "import of py3.oci under ulimit -n 64 with 4 writer threads" \
