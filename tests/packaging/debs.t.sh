@@ -132,6 +132,24 @@ t_status 0 "sprout --version runs there as an unprivileged user" \
   in_root --userspec=65534:65534 "$root" /usr/bin/sprout --version
 t_match "$T_OUT" "^sprout $version" "sprout --version prints the package's version"
 
+# the importer is found where the package put it and runs with what the package depends on
+if command -v umoci >/dev/null 2>&1; then
+  img=$root/tmp/img.oci
+  echo "hello from the package test" > "$T_TMP/hello"
+  if out=$( { umoci init --layout "$img" && umoci new --image "$img:t" &&
+              umoci insert --image "$img:t" "$T_TMP/hello" /hello && chown -R 65534:65534 "$img"; } 2>&1); then
+    t_status 0 "sprout import, run by a user there, unpacks an image made by umoci" \
+      in_root --userspec=65534:65534 "$root" /usr/bin/sprout --cache-dir /tmp/sprout-cache import /tmp/img.oci:t
+    t_match "$T_OUT" '^sha256:[0-9a-f]{64}$' "sprout import prints the image's digest"
+    t_is "$(find "$root/tmp/sprout-cache" -name hello -type f -exec cat {} + 2>/dev/null)" \
+      "hello from the package test" "the image's file is in the user's cache"
+  else
+    t_notok "umoci makes a one-file image" "$out"
+  fi
+else
+  t_skip "sprout import in the throwaway root" "umoci not installed"
+fi
+
 # srun reads plugstack.conf before it parses options: --help loads the plugin, no daemon needed
 cat > "$root/etc/slurm/slurm.conf" <<'EOF'
 ClusterName=pkgtest
