@@ -444,7 +444,7 @@ cmd_start (struct sp_global *g, int argc, char **argv)
   char **sets = NULL;
   struct sigaction sa;
   char buf[256];
-  struct sp_proxy proxy = { .pid = -1 };
+  struct sp_proxy proxy = { .pid = -1, .tmpfd = -1, .dirfd = -1 };
   int r, status = SP_EXIT_FAILURE;
 
   r = parse_args (g, argc, argv, true, &a, &err);
@@ -487,6 +487,7 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto fail;
     }
+  proxy.tmpfd = proxy.dirfd = -1;  /* closed with the others */
 
   memset (&sa, 0, sizeof (sa));
   sa.sa_handler = holder_signal;
@@ -539,7 +540,7 @@ fail:
     sp_error_print ("sprout", err);
   /* on failure the proxy goes now, not when the plugin closes the keep-alive */
   if (status != 0 && proxy.pid > 0)
-    kill (proxy.pid, SIGTERM);
+    sp_proxy_stop (&proxy);
   sp_proxy_clear (&proxy);
   sp_strv_free (sets);
   sp_image_release (&img);

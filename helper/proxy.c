@@ -117,16 +117,12 @@ copy_file (const char *src, int dirfd, const char *name, sp_error_t *err)
   return 0;
 }
 
-/* Remove what sp_proxy_start created under dir (best effort; names are ours). */
+/* Remove the entries sp_proxy_start created in the directory dfd (best effort). */
 static void
-remove_dir (const char *dir)
+remove_entries (int dfd)
 {
-  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  int bfd;
+  int bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-  if (dfd < 0)
-    return;
-  bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (bfd >= 0)
     {
       for (const char *const *c = sp_proxy_commands; *c != NULL; c++)
@@ -136,6 +132,17 @@ remove_dir (const char *dir)
       unlinkat (dfd, "bin", AT_REMOVEDIR);
     }
   unlinkat (dfd, "sock", 0);
+}
+
+/* Remove what sp_proxy_start created under dir (best effort; names are ours). */
+static void
+remove_dir (const char *dir)
+{
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (dfd < 0)
+    return;
+  remove_entries (dfd);
   close (dfd);
   rmdir (dir);
 }
@@ -454,6 +461,7 @@ sp_proxy_start (int keepalive_fd, struct sp_proxy *p, sp_error_t *err)
 
   p->pid = -1;
   p->dir = p->bindir = NULL;
+  p->tmpfd = p->dirfd = -1;
   /* not installed: the container works, only without Slurm's commands (as before them) */
   if (client == NULL)
     return 1;
@@ -496,6 +504,8 @@ sp_proxy_start (int keepalive_fd, struct sp_proxy *p, sp_error_t *err)
   if (pid == 0)
     serve (keepalive_fd, lfd, p->dir);
   p->pid = pid;
+  p->tmpfd = open ("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  p->dirfd = sp_steal_fd (&dfd);
   return 0;
 
 fail:
@@ -505,9 +515,34 @@ fail:
 }
 
 void
+sp_proxy_stop (struct sp_proxy *p)
+{
+  if (p->pid > 0)
+    {
+      kill (p->pid, SIGKILL);
+      while (waitpid (p->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      p->pid = -1;
+    }
+  if (p->dirfd >= 0)
+    {
+      int dfd = openat (p->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0)
+        {
+          remove_entries (dfd);
+          close (dfd);
+        }
+      if (p->tmpfd >= 0 && p->dir != NULL)
+        unlinkat (p->tmpfd, p->dir + strlen ("/tmp/"), AT_REMOVEDIR);
+    }
+}
+
+void
 sp_proxy_clear (struct sp_proxy *p)
 {
   free (p->dir);
   free (p->bindir);
   p->dir = p->bindir = NULL;
+  sp_closep (&p->tmpfd);
+  sp_closep (&p->dirfd);
 }

@@ -51,6 +51,8 @@ struct sp_proxy {
   pid_t pid;       /* the proxy process, or -1 */
   char *dir;       /* its private directory (socket "sock", commands in "bin") */
   char *bindir;    /* dir + "/bin", for the container's PATH */
+  int tmpfd;       /* O_PATH fds on the host's /tmp and on dir, kept for sp_proxy_stop */
+  int dirfd;       /* (the container hides the host's tree by name); -1 once closed */
 };
 
 /* Create the private directory, the command links and the listening socket, and fork
@@ -60,7 +62,12 @@ struct sp_proxy {
  * (nothing left behind). */
 int sp_proxy_start (int keepalive_fd, struct sp_proxy *p, sp_error_t *err);
 
-/* Free p's strings (the proxy process removes its own directory). */
+/* End the proxy at once (SIGKILL: it may not have its handlers yet), reap it and remove
+ * its directory through p's fds (valid in or out of the container); for the holder's
+ * failure path. */
+void sp_proxy_stop (struct sp_proxy *p);
+
+/* Free p's strings and close its fds (the proxy process removes its own directory). */
 void sp_proxy_clear (struct sp_proxy *p);
 
 #endif

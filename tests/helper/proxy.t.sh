@@ -83,6 +83,17 @@ t_match "$(printf '%s\n' "$out" | grep '^holder-status')" 'holder-status: 0' "th
 for _ in $(seq 1 50); do [ -e "$dir" ] || break; sleep 0.1; done
 t_is "$([ -e "$dir" ] && echo left)" "" "the proxy removes its directory when the holder's fd 0 closes"
 
+# a holder that fails after forking the proxy removes the proxy's directory itself
+if command -v strace >/dev/null; then
+  strace -f -e trace=mkdir -o "$T_TMP/mkdir.trace" "$SPROUT" start --slurm-proxy --workdir /nonexistent "$BB" \
+    < /dev/null > /dev/null 2>&1
+  fdir=$(grep -o '/tmp/sprout-slurm\.[A-Za-z0-9]*' "$T_TMP/mkdir.trace" | head -n1)
+  t_match "$fdir" '^/tmp/sprout-slurm\.' "a failing start (missing --workdir) had made its proxy directory"
+  t_is "$([ -e "$fdir" ] && echo left)" "" "... and removes it when it fails"
+else
+  t_skip "a failing start removes its proxy directory" "strace is not installed"
+fi
+
 t_status 125 "sprout run refuses --slurm-proxy" "$SPROUT" run --slurm-proxy "$BB" true
 t_match "$T_OUT" '^sprout: error: run: --slurm-proxy is for start' "with one line"
 t_status 125 "the client alone refuses to run" "$(dirname "$SPROUT")/sprout-slurm-client"
