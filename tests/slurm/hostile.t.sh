@@ -27,7 +27,7 @@ plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//
 grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf does not load sprout.so"
 BB=$(t_image busybox.oci) || skip_all "test image busybox.oci not built (scripts/mkimage)"
 
-slurmd_pids () { pgrep -f "slurmd .*$SPROUT_STATE" 2>/dev/null | sort | tr '\n' ' '; }
+slurmd_pids () { pgrep -f "^slurmd -f $SPROUT_STATE/slurm.conf " 2>/dev/null | sort | tr '\n' ' '; }
 daemons_before=$(slurmd_pids)
 mkdir -p "$T_TMP/canary"
 echo secret > "$T_TMP/canary/secret"
