@@ -135,8 +135,8 @@ if $have_pmix; then
   # 3. a rank that exits 1 fails the step
   S --mpi=pmix -N3 -n6 --container="$MPI" python3 fail3.py > fail3.out 2>&1
   st=$?
-  [ "$st" -ne 0 ] && [ "$st" -ne 124 ] && t_ok "rank 3 exiting 1 makes srun fail (exit $st)" \
-    || t_notok "rank 3 exiting 1 makes srun fail" "exit $st: $(cat fail3.out)"
+  if [ "$st" -ne 0 ] && [ "$st" -ne 124 ]; then t_ok "rank 3 exiting 1 makes srun fail (exit $st)"
+  else t_notok "rank 3 exiting 1 makes srun fail" "exit $st: $(cat fail3.out)"; fi
 
   # 4. scancel mid-run: no task, no helper, no PMIx directory left on any node
   name=sprout-mpi-scancel-$$
