@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -49,6 +50,7 @@
 #include "privs.h"
 #include "proxy.h"
 #include "store.h"
+#include "syscalls.h"
 #include "util.h"
 
 extern char **environ;
@@ -314,6 +316,40 @@ get_image (struct sp_global *g, const struct run_args *a, struct sp_image *img, 
   return sp_image_get (&so, a->image, img, err);
 }
 
+/* The command replaces this process and only fds 0-2 reach it, so the shared lock that keeps
+ * `sprout rm` and `prune` off the image is handed to a keeper: a detached grandchild, left in
+ * the host's namespaces, that holds only the lock and a pidfd of this process and exits when
+ * the command does. Without pidfds (kernel < 5.3) the running image is not protected. */
+static void
+keep_image_lock (int hold_fd)
+{
+  cleanup_close int pidfd = -1;
+  pid_t pid;
+
+  if (hold_fd < 0 || (pidfd = sp_pidfd_open (getpid ())) < 0)
+    return;
+  pid = fork ();
+  if (pid == 0)
+    {
+      const int keep[] = { hold_fd, pidfd };
+      struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+      if (fork () != 0)
+        _exit (0);
+      setsid ();  /* out of the terminal's process group: Ctrl-C is the command's */
+      prctl (PR_SET_NAME, "sprout-lock", 0, 0, 0);
+      sp_close_fds_from (3, keep, 2);
+      close (STDIN_FILENO);
+      close (STDOUT_FILENO);  /* a reader of the command's output must see EOF with the command */
+      close (STDERR_FILENO);
+      while (poll (&p, 1, -1) < 0 && errno == EINTR)
+        ;
+      _exit (0);
+    }
+  while (pid > 0 && waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
 int
 cmd_run (struct sp_global *g, int argc, char **argv)
 {
@@ -335,6 +371,7 @@ cmd_run (struct sp_global *g, int argc, char **argv)
     goto out;
   if (get_image (g, &a, &img, &err) < 0)
     goto out;
+  keep_image_lock (img.hold_fd);
   cmd = build_argv (&a, &img, &err);
   if (cmd == NULL)
     goto out;
@@ -353,7 +390,7 @@ cmd_run (struct sp_global *g, int argc, char **argv)
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto out;
     }
-  img.hold_fd = -1;  /* closed with the others */
+  img.hold_fd = -1;  /* closed with the others; the keeper holds the lock */
   if (sp_privs_drop_for_exec (a.opts.remap_root, &err) < 0)
     goto out;
   sp_container_exec (cmd[0], cmd, envp);

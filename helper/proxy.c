@@ -27,11 +27,9 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "syscalls.h"
 #include "util.h"
 
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
 
 #define CLIENT_NAME "sprout-slurm-client"
 #define HOST_PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
@@ -325,7 +323,7 @@ handle (int sock, const char *host_path)
     }
   for (int i = 0; i < 3; i++)
     close (fds[i]);
-  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  pidfd = sp_pidfd_open (pid);
   if (pidfd < 0)
     _exit (1);
   for (;;)

@@ -25,6 +25,9 @@
 #ifndef SYS_close_range
 # define SYS_close_range 436
 #endif
+#ifndef SYS_pidfd_open
+# define SYS_pidfd_open 434
+#endif
 
 struct sp_open_how {
   uint64_t flags;
@@ -60,6 +63,13 @@ sp_close_range (unsigned first, unsigned last, unsigned flags)
       return -1;
     }
   return (int) syscall (SYS_close_range, first, last, flags);
+}
+
+/* A pidfd for pid (kernel 5.3+): it polls readable once the process has exited. */
+static inline int
+sp_pidfd_open (pid_t pid)
+{
+  return (int) syscall (SYS_pidfd_open, pid, 0);
 }
 
 #endif

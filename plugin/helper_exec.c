@@ -27,9 +27,6 @@
 #include "syscalls.h"
 #include "util.h"
 
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
 #ifndef SYS_pidfd_send_signal
 # define SYS_pidfd_send_signal 424
 #endif
@@ -413,7 +410,7 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
   if (h->pid == 0)
     child_exec (l, in_r, out_w, err_fd, max_fd, &empty);
 
-  h->pidfd = (int) syscall (SYS_pidfd_open, h->pid, 0);
+  h->pidfd = sp_pidfd_open (h->pid);
   if (h->pidfd >= 0)
     sp_set_cloexec (h->pidfd, true);
   sp_closep (&in_r);

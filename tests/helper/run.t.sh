@@ -198,4 +198,13 @@ t_match "$out" " /sys ro," "... /sys is still read-only"
 t_check "... --writable still works" env SPROUT_FORCE_ENOSYS=1 "$SPROUT" run --writable "$BB" sh -c 'echo x > /etc/new && test -s /etc/new'
 t_is "$(run "$BB" sh -c 'ls /proc/self/fd' <&- 2>&1 | tr '\n' ' ')" "0 1 2 3 " "with fd 0 closed, nothing of sprout's lands on it"
 
+# ---------------------------------------------------------------- the image stays while in use
+# the command runs in sprout's place with fds 0-2 only, yet `sprout rm` must not pull its image
+"$SPROUT" run "$BB" sleep 3 & runpid=$!
+sleep 1
+t_status 125 "sprout rm of an image a running container uses is refused" "$SPROUT" rm "$BB"
+t_match "$T_OUT" "in use" "... and says it is in use"
+wait "$runpid"
+t_status 0 "after the container ends, sprout rm removes the image" "$SPROUT" rm "$BB"
+
 t_done
