@@ -46,7 +46,8 @@ int sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, b
 /* Write j to dfd/name atomically (temporary file + rename). 0 or -1 with *err. */
 int sp_cache_write_json (int dfd, const char *name, json_t *j, sp_error_t *err);
 
-/* A JSON array of strings (or null) as a NULL-terminated list (NULL for null/absent). */
+/* A JSON array of strings as a NULL-terminated vector; NULL for null/missing.
+ * -1 with *err when it is not an array of strings. Also the importer's (oci.c). */
 int sp_cache_json_strv (json_t *j, const char *what, char ***out, sp_error_t *err);
 
 /* What a user's IMAGE names on disk, found with stat alone (no tar is read). */

@@ -1,6 +1,7 @@
 /* oci.c: see oci.h. */
 #include "config.h"
 #include "oci.h"
+#include "cache.h"
 #include "digest.h"
 #include "util.h"
 
@@ -17,32 +18,6 @@ json_strdup (json_t *o, const char *key)
 {
   json_t *v = json_object_get (o, key);
   return json_is_string (v) ? xstrdup (json_string_value (v)) : NULL;
-}
-
-int
-sp_json_strv (json_t *j, const char *what, char ***out, sp_error_t *err)
-{
-  size_t i;
-  json_t *v;
-  char **r;
-
-  *out = NULL;
-  if (j == NULL || json_is_null (j))
-    return 0;
-  if (!json_is_array (j))
-    return sp_error_make (err, 0, "%s: not an array of strings", what);
-  r = xcalloc (json_array_size (j) + 1, sizeof (char *));
-  json_array_foreach (j, i, v)
-    {
-      if (!json_is_string (v))
-        {
-          sp_strv_free (r);
-          return sp_error_make (err, 0, "%s: not an array of strings", what);
-        }
-      r[i] = xstrdup (json_string_value (v));
-    }
-  *out = r;
-  return 0;
 }
 
 int
@@ -264,9 +239,9 @@ sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *
     goto bad;
   if (json_is_object (cfg))
     {
-      if (sp_json_strv (json_object_get (cfg, "Env"), "image config: Env", &c->env, err) < 0
-          || sp_json_strv (json_object_get (cfg, "Entrypoint"), "image config: Entrypoint", &c->entrypoint, err) < 0
-          || sp_json_strv (json_object_get (cfg, "Cmd"), "image config: Cmd", &c->cmd, err) < 0)
+      if (sp_cache_json_strv (json_object_get (cfg, "Env"), "image config: Env", &c->env, err) < 0
+          || sp_cache_json_strv (json_object_get (cfg, "Entrypoint"), "image config: Entrypoint", &c->entrypoint, err) < 0
+          || sp_cache_json_strv (json_object_get (cfg, "Cmd"), "image config: Cmd", &c->cmd, err) < 0)
         {
           json_decref (root);
           sp_config_free (c);
@@ -278,7 +253,7 @@ sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *
     }
   rootfs = json_object_get (root, "rootfs");
   if (!json_is_object (rootfs)
-      || sp_json_strv (json_object_get (rootfs, "diff_ids"), "image config: rootfs.diff_ids", &c->diff_ids, err) < 0)
+      || sp_cache_json_strv (json_object_get (rootfs, "diff_ids"), "image config: rootfs.diff_ids", &c->diff_ids, err) < 0)
     {
       json_decref (root);
       sp_config_free (c);

@@ -81,8 +81,4 @@ int sp_manifest_resolve (struct sp_source *src, struct sp_manifest *m, sp_error_
 /* Free a manifest's contents; harmless on a zeroed one. */
 void sp_manifest_free (struct sp_manifest *m);
 
-/* A JSON array of strings as a NULL-terminated vector; NULL for null/missing.
- * -1 with *err when it is not an array of strings. */
-int sp_json_strv (json_t *j, const char *what, char ***out, sp_error_t *err);
-
 #endif
