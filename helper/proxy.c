@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "store.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -65,26 +66,7 @@ on_sigchld (int sig)
 static char *
 find_client (void)
 {
-  char self[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
-  char *p;
-
-  if (n > 0)
-    {
-      self[n] = '\0';
-      if ((p = strrchr (self, '/')) != NULL)
-        {
-          char *cand = xasprintf ("%.*s/" CLIENT_NAME, (int) (p - self), self);
-          if (access (cand, X_OK) == 0)
-            return cand;
-          free (cand);
-        }
-    }
-  p = xstrdup (SPROUT_LIBEXECDIR "/sprout/" CLIENT_NAME);
-  if (access (p, X_OK) == 0)
-    return p;
-  free (p);
-  return NULL;
+  return sp_find_libexec (CLIENT_NAME);
 }
 
 /* Copy the file at src into dirfd/name (mode 0755, created exclusively). */

@@ -691,29 +691,41 @@ sp_cache_ref_record (struct sp_cache *s, const struct sp_refkey *k, const char *
 /* ---- the importer ---- */
 
 char *
-sp_importer_path (sp_error_t *err)
+sp_find_libexec (const char *name)
 {
   char self[PATH_MAX];
   ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
   char *p;
+  int saved;
 
   if (n > 0)
     {
       self[n] = '\0';
       if ((p = strrchr (self, '/')) != NULL)
         {
-          char *cand = xasprintf ("%.*s/" IMPORTER_NAME, (int) (p - self), self);
+          char *cand = xasprintf ("%.*s/%s", (int) (p - self), self, name);
           if (access (cand, X_OK) == 0)
             return cand;
           free (cand);
         }
     }
-  p = xstrdup (SPROUT_LIBEXECDIR "/sprout/" IMPORTER_NAME);
+  p = xasprintf ("%s/sprout/%s", SPROUT_LIBEXECDIR, name);
   if (access (p, X_OK) == 0)
     return p;
-  sp_error_make (err, errno, "cannot run the image importer %s", p);
+  saved = errno;
   free (p);
+  errno = saved;
   return NULL;
+}
+
+char *
+sp_importer_path (sp_error_t *err)
+{
+  char *p = sp_find_libexec (IMPORTER_NAME);
+
+  if (p == NULL)
+    sp_error_make (err, errno, "cannot run the image importer %s", SPROUT_LIBEXECDIR "/sprout/" IMPORTER_NAME);
+  return p;
 }
 
 /* Run `sprout-import [--cache-dir DIR] [-v...] [-q] VERB ARG` with our stderr (its

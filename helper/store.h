@@ -51,6 +51,10 @@ int sp_store_find (const struct sp_store_opts *opts, const char *arg, char **dig
 /* Remove the entry for digest. Refuses (EBUSY) while it is in use or being imported. */
 int sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_t *err);
 
+/* Path of the helper program name (sprout-import, sprout-slurm-client): next to this
+ * executable first, else in $(libexecdir)/sprout. Malloc'd, or NULL with errno. */
+char *sp_find_libexec (const char *name);
+
 /* The importer's path: sprout-import next to this executable, else in
  * LIBEXECDIR/sprout. malloc'd, or NULL with *err. */
 char *sp_importer_path (sp_error_t *err);
