@@ -103,8 +103,9 @@ pathset_clear (struct sp_pathset *ps)
 
 /* ---- paths ---- */
 
-void
-sp_clean_path (char *p)
+/* sp_clean_path and sp_clean_member: at the root, ".." stays there (may_climb) or fails. */
+static int
+clean_path (char *p, bool may_climb)
 {
   char *out = p, *in = p;
 
@@ -123,6 +124,8 @@ sp_clean_path (char *p)
       if (n == 2 && seg[0] == '.' && seg[1] == '.')
         {
           char *q = out;
+          if (out == p && !may_climb)
+            return -1;
           while (q > p && q[-1] != '/')
             q--;
           out = q > p ? q - 1 : p;  /* ".." at the root stays at the root */
@@ -134,6 +137,19 @@ sp_clean_path (char *p)
       out += n;
     }
   *out = '\0';
+  return 0;
+}
+
+void
+sp_clean_path (char *p)
+{
+  (void) clean_path (p, true);
+}
+
+int
+sp_clean_member (char *p)
+{
+  return clean_path (p, false);
 }
 
 /* The RESOLVE_IN_ROOT walk for kernels without openat2: one component at a time,

@@ -75,6 +75,10 @@ int sp_open_dir_in_root (int rootfd, const char *path);
  * ".." lexically without climbing above the root. "" means the root itself. */
 void sp_clean_path (char *path);
 
+/* The same for an archive member's name, but ".." may not climb above the top:
+ * 0, or -1 when it does (path then half-cleaned). */
+int sp_clean_member (char *path);
+
 /* Remove name under dfd, recursively for a directory, never following symlinks;
  * directories are made writable first. ENOENT is success. 0 or -1 with errno. */
 int sp_rmtree_at (int dfd, const char *name);

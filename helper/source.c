@@ -3,6 +3,7 @@
  * extracted to disk and only one member is open at a time. */
 #include "config.h"
 #include "source.h"
+#include "layer.h"
 #include "util.h"
 
 #include <archive.h>
@@ -28,44 +29,6 @@ sp_source_kind_name (enum sp_source_kind kind)
     case SP_SRC_BUNDLE: return "OCI runtime bundle";
     default: return "root file system directory";
     }
-}
-
-/* Normalise an archive path in place: no leading "./" or "/", no "//", "/./" or trailing "/";
- * ".." is resolved lexically and may not climb above the top (returns -1 then). */
-static int
-normalize_member (char *p)
-{
-  char *out = p, *in = p;
-
-  while (*in)
-    {
-      char *seg = in;
-      size_t n;
-
-      while (*in && *in != '/')
-        in++;
-      n = (size_t) (in - seg);
-      if (*in == '/')
-        in++;
-      if (n == 0 || (n == 1 && seg[0] == '.'))
-        continue;
-      if (n == 2 && seg[0] == '.' && seg[1] == '.')
-        {
-          char *q = out;
-          if (out == p)
-            return -1;
-          while (q > p && q[-1] != '/')
-            q--;  /* q: start of the previous segment */
-          out = q > p ? q - 1 : p;
-          continue;
-        }
-      if (out != p)
-        *out++ = '/';
-      memmove (out, seg, n);
-      out += n;
-    }
-  *out = '\0';
-  return 0;
 }
 
 static struct archive *
@@ -111,7 +74,7 @@ classify_archive (struct sp_source *src, sp_error_t *err)
     {
       cleanup_free char *name = xstrdup (archive_entry_pathname (e) ? archive_entry_pathname (e) : "");
       n++;
-      if (normalize_member (name) < 0)
+      if (sp_clean_member (name) < 0)
         continue;
       if (strcmp (name, "index.json") == 0)
         has_index = true;
@@ -263,7 +226,7 @@ open_archive_member (struct sp_source *src, const char *member, int depth, struc
       cleanup_free char *name = xstrdup (archive_entry_pathname (e) ? archive_entry_pathname (e) : "");
       cleanup_free char *target = NULL;
 
-      if (normalize_member (name) < 0 || strcmp (name, member) != 0)
+      if (sp_clean_member (name) < 0 || strcmp (name, member) != 0)
         continue;
       if (archive_entry_hardlink (e) != NULL)
         target = xstrdup (archive_entry_hardlink (e));
@@ -290,7 +253,7 @@ open_archive_member (struct sp_source *src, const char *member, int depth, struc
           return sp_error_make (err, 0, "%s: %s: not a regular file", src->ref, member);
         }
       archive_read_free (a);
-      if (normalize_member (target) < 0)
+      if (sp_clean_member (target) < 0)
         return sp_error_make (err, 0, "%s: %s: link points outside the archive", src->ref, member);
       return open_archive_member (src, target, depth + 1, r, err);
     }
@@ -311,7 +274,7 @@ sp_source_open_member (struct sp_source *src, const char *member, struct sp_read
 
   memset (r, 0, sizeof (*r));
   r->fd = -1;
-  if (normalize_member (m) < 0 || *m == '\0')
+  if (sp_clean_member (m) < 0 || *m == '\0')
     return sp_error_make (err, 0, "%s: %s: invalid path", src->ref, member);
   if (src->kind == SP_SRC_OCI_ARCHIVE || src->kind == SP_SRC_DOCKER_ARCHIVE)
     return open_archive_member (src, m, 0, r, err);
