@@ -3,6 +3,7 @@
 #define SPROUT_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include "error.h"
 #include "store.h"
 
@@ -17,6 +18,27 @@ struct sp_global {
   bool quiet;             /* --quiet */
   bool no_progress;       /* sprout-import --no-progress: sprout draws none (run --quiet, no tty) */
 };
+
+/* One verb of sprout or sprout-import. */
+struct sp_cli_verb {
+  const char *name;
+  int (*fn) (struct sp_global *, int, char **);
+  const char *help;  /* for sprout --help; NULL in sprout-import */
+};
+
+/* What sets sprout and sprout-import apart in sp_cli_main. */
+struct sp_cli_program {
+  const char *name;  /* for --version and sprout-import's "missing verb" */
+  const struct sp_cli_verb *verbs;
+  size_t n_verbs;
+  void (*usage) (FILE *f);  /* --help; sprout's also when no verb is given */
+  void (*setup) (void);     /* run after the privilege check; may be NULL */
+  bool importer;            /* also --no-progress and --parent=PID */
+};
+
+/* The whole of main for both programs (cli.c): refuse privileges, parse the global
+ * options ($SPROUT_CACHE_DIR too), run the verb. Returns the exit status. */
+int sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv);
 
 /* Each takes argv with argv[0] = the verb and returns the process exit status. */
 int cmd_import (struct sp_global *g, int argc, char **argv);

@@ -1,22 +1,13 @@
-/* main.c: `sprout` entry point: global options, then one verb per file (cmd_*.c).
+/* main.c: `sprout` entry point: its verbs and help (cli.c parses the global options).
  * import and inspect run the importer, sprout-import (import_main.c), so that this
  * executable links only libc and jansson and a warm start stays cheap. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
-#include "error.h"
-#include "privs.h"
 
-static const struct verb {
-  const char *name;
-  int (*fn) (struct sp_global *, int, char **);
-  const char *help;
-} verbs[] = {
+static const struct sp_cli_verb verbs[] = {
   { "import", cmd_via_importer, "verify and unpack IMAGE into the cache, print its digest" },
   { "images", cmd_images, "list cached images" },
   { "rm", cmd_rm, "remove cached images by IMAGE or DIGEST" },
@@ -46,59 +37,12 @@ usage (FILE *f)
 int
 main (int argc, char **argv)
 {
-  static const struct option longopts[] = {
-    { "cache-dir", required_argument, NULL, 'C' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+  static const struct sp_cli_program prog = {
+    .name = "sprout",
+    .verbs = verbs,
+    .n_verbs = sizeof (verbs) / sizeof (verbs[0]),
+    .usage = usage,
   };
-  struct sp_global g = { .cache_dir = NULL };
-  sp_error_t err = NULL;
-  int c;
 
-  if (sp_privs_verify_unprivileged (&err) < 0)
-    sp_error_die ("sprout", &err, SP_EXIT_FAILURE);
-
-  g.cache_dir = getenv ("SPROUT_CACHE_DIR");
-  if (g.cache_dir != NULL && *g.cache_dir == '\0')
-    g.cache_dir = NULL;
-  /* "+" stops at the verb: the verb parses its own options */
-  while ((c = getopt_long (argc, argv, "+qvhV", longopts, NULL)) != -1)
-    switch (c)
-      {
-      case 'C':
-        g.cache_dir = optarg;
-        break;
-      case 'q':
-        g.quiet = true;
-        break;
-      case 'v':
-        g.verbose++;
-        break;
-      case 'h':
-        usage (stdout);
-        return 0;
-      case 'V':
-        printf ("sprout %s\n", PACKAGE_VERSION);
-        return 0;
-      default:
-        fprintf (stderr, "sprout: error: unknown option; see sprout --help\n");
-        return SP_EXIT_FAILURE;
-      }
-  if (optind >= argc)
-    {
-      usage (stderr);
-      return SP_EXIT_FAILURE;
-    }
-  for (size_t i = 0; i < sizeof (verbs) / sizeof (verbs[0]); i++)
-    if (strcmp (argv[optind], verbs[i].name) == 0)
-      {
-        int first = optind;
-        optind = 0;  /* glibc: 0 re-initialises getopt for the verb's own argv */
-        return verbs[i].fn (&g, argc - first, argv + first);
-      }
-  fprintf (stderr, "sprout: error: %s: unknown verb; see sprout --help\n", argv[optind]);
-  return SP_EXIT_FAILURE;
+  return sp_cli_main (&prog, argc, argv);
 }
