@@ -7,24 +7,16 @@
 # Run as the test user with SLURM_CONF (or SPROUT_STATE) pointing at a cluster started with
 # `scripts/cluster start --plugin sprout.so --helper sprout` (sprout-slurm-client next to the
 # helper); images from scripts/mkimage.
-. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-cd "$T_TMP" || exit 1
-chmod 0755 "$T_TMP"
-unset SPROUT_CACHE_DIR SPROUT_CONTAINER_MOUNTS SPROUT_CONTAINER_WORKDIR SPROUT_CONTAINER_ENV \
-  SPROUT_CONTAINER_REMAP_ROOT SPROUT_CONTAINER_WRITABLE SPROUT_CONTAINER_MOUNT_HOME \
-  SLURM_CONTAINER SRUN_CONTAINER SBATCH_CONTAINER SALLOC_CONTAINER
 T=${SPROUT_TEST_TIMEOUT:-180}
 
 skip_all () {
   t_skip "sbatch/salloc --container (all batch tests)" "$1"
   t_done; exit
 }
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf ($plugstack) does not load sprout.so"
+t_slurm_prelude skip_all
+chmod 0755 "$T_TMP"
 PY3=$(t_image py3.oci) || true
 BB=$(t_image busybox.oci) || true
 [ -n "$PY3" ] && [ -n "$BB" ] || skip_all "test images py3.oci and busybox.oci not built (scripts/mkimage)"

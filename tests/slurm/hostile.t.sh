@@ -6,14 +6,8 @@
 # twins. Each step fails with one `sprout: error:` line and runs nothing; the nodes' daemons
 # survive it all (same slurmd pids, nodes still idle). Unknown plugstack keys are
 # plugin-config.t.sh's. Run as the test user against a cluster with the plugin.
-. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-cd "$T_TMP" || exit 1
-unset SPROUT_CACHE_DIR SPROUT_CONTAINER_MOUNTS SPROUT_CONTAINER_WORKDIR SPROUT_CONTAINER_ENV \
-  SPROUT_CONTAINER_REMAP_ROOT SPROUT_CONTAINER_WRITABLE SPROUT_CONTAINER_MOUNT_HOME \
-  SLURM_CONTAINER SRUN_CONTAINER SBATCH_CONTAINER
 T=${SPROUT_TEST_TIMEOUT:-120}
 n_cases=0 n_contained=0
 finish () {
@@ -22,9 +16,7 @@ finish () {
   exit $st
 }
 skip_all () { t_skip "hostile srun options (all)" "$1"; finish; }
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf does not load sprout.so"
+t_slurm_prelude skip_all
 BB=$(t_image busybox.oci) || skip_all "test image busybox.oci not built (scripts/mkimage)"
 
 slurmd_pids () { pgrep -f "^slurmd -f $SPROUT_STATE/slurm.conf " 2>/dev/null | sort | tr '\n' ' '; }

@@ -7,14 +7,8 @@
 # inherited PMI_FD (the way MPICH starts; Debian's Open MPI has no PMI-2 client).
 # Run as the test user against a cluster started with `scripts/cluster start --plugin ...`;
 # images from `scripts/mkimage mpi-bookworm.oci mpi.oci`.
-. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-cd "$T_TMP" || exit 1
-unset SPROUT_CACHE_DIR SPROUT_CONTAINER_MOUNTS SLURM_CONTAINER SRUN_CONTAINER SBATCH_CONTAINER \
-  SLURM_MPI_TYPE
-unset "${!OMPI_MCA_@}" "${!PMIX_@}"
 T=${SPROUT_TEST_TIMEOUT:-120}
 S () { timeout "$T" srun "$@"; }
 
@@ -22,9 +16,8 @@ skip_all () {
   t_skip "MPI in containers (all MPI tests)" "$1"
   t_done; exit
 }
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf ($plugstack) does not load sprout.so"
+t_slurm_prelude skip_all
+unset SLURM_MPI_TYPE "${!OMPI_MCA_@}" "${!PMIX_@}"
 MPI=$(t_image mpi-bookworm.oci) || true
 [ -n "$MPI" ] || skip_all "test image mpi-bookworm.oci not built (scripts/mkimage mpi-bookworm.oci)"
 MPI5=$(t_image mpi.oci) || true

@@ -5,15 +5,8 @@
 # concurrent steps, exit codes, one mount namespace per node shared by the local tasks.
 # Run as the test user with SLURM_CONF (or SPROUT_STATE) pointing at a cluster started with
 # `scripts/cluster start --plugin sprout.so --helper sprout`; images from scripts/mkimage.
-. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-cd "$T_TMP" || exit 1
-# the cluster's plugstack.conf chooses the cache (cache_dir=); ours would only be a fallback
-unset SPROUT_CACHE_DIR SPROUT_CONTAINER_MOUNTS SPROUT_CONTAINER_WORKDIR SPROUT_CONTAINER_ENV \
-  SPROUT_CONTAINER_REMAP_ROOT SPROUT_CONTAINER_WRITABLE SPROUT_CONTAINER_MOUNT_HOME \
-  SLURM_CONTAINER SRUN_CONTAINER SBATCH_CONTAINER
 T=${SPROUT_TEST_TIMEOUT:-120}
 S () { timeout "$T" srun "$@"; }
 
@@ -21,9 +14,7 @@ skip_all () {
   t_skip "srun --container (all plugin tests)" "$1"
   t_done; exit
 }
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf ($plugstack) does not load sprout.so"
+t_slurm_prelude skip_all
 PY3=$(t_image py3.oci) || true
 BB=$(t_image busybox.oci) || true
 [ -n "$PY3" ] || skip_all "test image py3.oci not built (scripts/mkimage)"
