@@ -798,6 +798,26 @@ apply_whiteout (struct sp_unpack *u, int pfd, const char *parent, const char *ba
   return 0;
 }
 
+/* A clean path's directory (malloc'd; "" for the root) and, in *base, its last name. */
+static char *
+split_parent (const char *path, const char **base)
+{
+  char *parent = xstrdup (path);
+  char *slash = strrchr (parent, '/');
+
+  if (slash != NULL)
+    {
+      *slash = '\0';
+      *base = path + (slash - parent) + 1;
+    }
+  else
+    {
+      parent[0] = '\0';
+      *base = path;
+    }
+  return parent;
+}
+
 static int
 apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp_error_t *err)
 {
@@ -805,7 +825,6 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
   cleanup_free char *path = NULL;
   cleanup_free char *parent = NULL;
   const char *base;
-  char *slash;
   mode_t type = archive_entry_filetype (e);
   mode_t perm = archive_entry_perm (e) & 07777;
   struct timespec mt = { archive_entry_mtime (e), archive_entry_mtime_nsec (e) };
@@ -819,18 +838,7 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
   sp_clean_path (path);
   if (*path == '\0')
     return 0;  /* the root itself: it keeps the mode sprout gives it */
-  parent = xstrdup (path);
-  slash = strrchr (parent, '/');
-  if (slash != NULL)
-    {
-      *slash = '\0';
-      base = path + (slash - parent) + 1;
-    }
-  else
-    {
-      parent[0] = '\0';
-      base = path;
-    }
+  parent = split_parent (path, &base);
   /* whiteouts and hard links read or remove what came before; anything else waits
    * only when its own path (or a directory above it) is still being written */
   if ((sp_has_prefix (base, WH_PREFIX) || hardlink != NULL || pool_conflicts (u->pool, path))
@@ -849,24 +857,12 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
       cleanup_free char *target = xstrdup (hardlink);
       cleanup_free char *tparent = NULL;
       const char *tbase;
-      char *ts;
       int tfd;
 
       sp_clean_path (target);
       if (*target == '\0' || strcmp (target, path) == 0)
         return sp_error_make (err, 0, "%s: invalid hard link to \"%s\"", path, hardlink);
-      tparent = xstrdup (target);
-      ts = strrchr (tparent, '/');
-      if (ts != NULL)
-        {
-          *ts = '\0';
-          tbase = target + (ts - tparent) + 1;
-        }
-      else
-        {
-          tparent[0] = '\0';
-          tbase = target;
-        }
+      tparent = split_parent (target, &tbase);
       if (clear_slot (u, pfd, base, false, err, path) < 0)
         return -1;
       tfd = sp_open_dir_in_root (u->rootfd, tparent);
