@@ -47,6 +47,7 @@
 #include "container.h"
 #include "env.h"
 #include "error.h"
+#include "keeper.h"
 #include "privs.h"
 #include "proxy.h"
 #include "store.h"
@@ -316,40 +317,6 @@ get_image (struct sp_global *g, const struct run_args *a, struct sp_image *img, 
   return sp_image_get (&so, a->image, img, err);
 }
 
-/* The command replaces this process and only fds 0-2 reach it, so the shared lock that keeps
- * `sprout rm` and `prune` off the image is handed to a keeper: a detached grandchild, left in
- * the host's namespaces, that holds only the lock and a pidfd of this process and exits when
- * the command does. Without pidfds (kernel < 5.3) the running image is not protected. */
-static void
-keep_image_lock (int hold_fd)
-{
-  cleanup_close int pidfd = -1;
-  pid_t pid;
-
-  if (hold_fd < 0 || (pidfd = sp_pidfd_open (getpid ())) < 0)
-    return;
-  pid = fork ();
-  if (pid == 0)
-    {
-      const int keep[] = { hold_fd, pidfd };
-      struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-      if (fork () != 0)
-        _exit (0);
-      setsid ();  /* out of the terminal's process group: Ctrl-C is the command's */
-      prctl (PR_SET_NAME, "sprout-lock", 0, 0, 0);
-      sp_close_fds_from (3, keep, 2);
-      close (STDIN_FILENO);
-      close (STDOUT_FILENO);  /* a reader of the command's output must see EOF with the command */
-      close (STDERR_FILENO);
-      while (poll (&p, 1, -1) < 0 && errno == EINTR)
-        ;
-      _exit (0);
-    }
-  while (pid > 0 && waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-}
-
 int
 cmd_run (struct sp_global *g, int argc, char **argv)
 {
@@ -359,7 +326,7 @@ cmd_run (struct sp_global *g, int argc, char **argv)
   cleanup_free char **cmd = NULL;
   cleanup_free char *cwd = NULL;
   char **sets = NULL, **envp = NULL;
-  int r, e, status = SP_EXIT_FAILURE;
+  int r, e, keeper_fd = -1, status = SP_EXIT_FAILURE;
 
   r = parse_args (g, argc, argv, false, &a, &err);
   if (r != 0)
@@ -371,7 +338,6 @@ cmd_run (struct sp_global *g, int argc, char **argv)
     goto out;
   if (get_image (g, &a, &img, &err) < 0)
     goto out;
-  keep_image_lock (img.hold_fd);
   cmd = build_argv (&a, &img, &err);
   if (cmd == NULL)
     goto out;
@@ -379,13 +345,16 @@ cmd_run (struct sp_global *g, int argc, char **argv)
   envp = sp_env_apply (environ, sets);
   if (sp_container_enter (&img, &a.opts, &cwd, &err) < 0)
     goto out;
+  /* after the unshare, which a process sharing its memory could not do */
+  keeper_fd = sp_keeper_start (img.hold_fd);
   if (chdir (cwd) < 0)
     {
       sp_error_make (&err, errno, "working directory %s", cwd);
       goto out;
     }
-  /* nothing of ours may leak into the container (CVE-2024-21626 came from a leaked fd) */
-  if (sp_close_fds_from (3, NULL, 0) < 0)
+  /* nothing of ours may leak into the container (CVE-2024-21626 came from a leaked fd);
+   * the keeper's pipe is close-on-exec: the keeper waits for the exec to close it */
+  if (sp_close_fds_from (3, &keeper_fd, keeper_fd >= 0 ? 1 : 0) < 0)
     {
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto out;

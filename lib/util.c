@@ -108,14 +108,45 @@ fd_is_kept (int fd, const int *keep, size_t n)
 }
 
 int
+sp_close_range_except (int from, const int *keep, size_t n)
+{
+  int k[8];
+  size_t m = 0;
+  unsigned lo = (unsigned) from;
+
+  if (n > sizeof (k) / sizeof (k[0]))
+    {
+      errno = EINVAL;
+      return -1;
+    }
+  for (size_t i = 0; i < n; i++)  /* the kept fds >= from, sorted (insertion) */
+    if (keep[i] >= from)
+      {
+        size_t j = m++;
+        for (; j > 0 && k[j - 1] > keep[i]; j--)
+          k[j] = k[j - 1];
+        k[j] = keep[i];
+      }
+  for (size_t i = 0; i <= m; i++)
+    {
+      unsigned hi = i < m ? (unsigned) k[i] : ~0U;  /* close [lo, hi) */
+      if (hi > lo && sp_close_range (lo, i < m ? hi - 1 : hi, 0) < 0)
+        return -1;
+      if (i < m)
+        lo = hi + 1;
+    }
+  return 0;
+}
+
+int
 sp_close_fds_from (int from, const int *keep, size_t n)
 {
   DIR *d;
   struct dirent *de;
 
-  if (n == 0 && sp_close_range ((unsigned) from, ~0U, 0) == 0)
+  if (sp_close_range_except (from, keep, n) == 0)
     return 0;
-  /* close_range missing (ENOSYS) or fds to keep: walk /proc/self/fd */
+  /* close_range missing (ENOSYS): walk /proc/self/fd */
   d = opendir ("/proc/self/fd");
   if (d == NULL)
     return -1;

@@ -64,6 +64,10 @@ ssize_t sp_read_all (int fd, void *buf, size_t len);
 /* Close every fd >= from except those listed in keep (n entries). 0 or -1/errno. */
 int sp_close_fds_from (int from, const int *keep, size_t n);
 
+/* The same with close_range(2) over the gaps between the kept fds (n <= 8): no
+ * allocation, no /proc. -1/ENOSYS where the kernel lacks close_range (before 5.9). */
+int sp_close_range_except (int from, const int *keep, size_t n);
+
 /* Mark fd close-on-exec (on=true) or not. */
 int sp_set_cloexec (int fd, bool on);
 
