@@ -55,6 +55,7 @@ int cmd_via_importer (struct sp_global *g, int argc, char **argv);
 
 /* sprout-import's own verb: print the manifest digest of an image (cmd_import.c). */
 int cmd_digest (struct sp_global *g, int argc, char **argv);
+int cmd_user (struct sp_global *g, int argc, char **argv);
 
 /* Shared by the verbs (cmd_store.c). */
 /* The store options the global options give. */

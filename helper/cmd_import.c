@@ -2,8 +2,11 @@
  * (for `sprout rm IMAGE`). `sprout import|inspect` exec them unchanged. */
 #include "config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -94,4 +97,37 @@ cmd_digest (struct sp_global *g, int argc, char **argv)
     return sp_cli_fail (&err);
   printf ("%s\n", digest);
   return 0;
+}
+
+/* `sprout-import user self`: the caller's passwd and group entries from NSS, for sprout,
+ * which is static and has no NSS of its own (user.h): "UID GID", then the passwd line,
+ * then the group line (each empty when NSS has none). */
+int
+cmd_user (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout-import user self\n\n"
+    "Print the caller's ids, passwd entry and primary group entry (for sprout).\n";
+  struct passwd *pw;
+  struct group *gr;
+  uid_t uid = getuid ();
+  gid_t gid = getgid ();
+  int first, status = 0;
+
+  (void) g;
+  first = sp_cli_parse_simple (argc, argv, usage, 1, &status);
+  if (first < 0)
+    return status;
+  printf ("%lu %lu\n", (unsigned long) uid, (unsigned long) gid);
+  pw = getpwuid (uid);
+  if (pw != NULL && strchr (pw->pw_name, '\n') == NULL && strchr (pw->pw_gecos ? pw->pw_gecos : "", '\n') == NULL
+      && strchr (pw->pw_dir, '\n') == NULL && strchr (pw->pw_shell, '\n') == NULL)
+    printf ("%s:x:%lu:%lu:%s:%s:%s", pw->pw_name, (unsigned long) uid, (unsigned long) pw->pw_gid,
+            pw->pw_gecos ? pw->pw_gecos : "", pw->pw_dir, pw->pw_shell);
+  printf ("\n");
+  gr = getgrgid (gid);
+  if (gr != NULL && strchr (gr->gr_name, '\n') == NULL)
+    printf ("%s:x:%lu:", gr->gr_name, (unsigned long) gid);
+  printf ("\n");
+  return fflush (stdout) == 0 ? 0 : SP_EXIT_FAILURE;
 }

@@ -237,6 +237,7 @@ parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_a
                               argv[optind - 1], argv[0]);
       }
   a->opts.env = a->env;
+  a->opts.cache_dir = g->cache_dir;
   if (optind >= argc)
     return sp_error_make (err, 0, "%s: missing IMAGE; see sprout %s --help", argv[0], argv[0]);
   a->image = argv[optind++];

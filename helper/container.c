@@ -27,13 +27,12 @@
 #include "container.h"
 #include "mounts.h"
 #include "passwd.h"
+#include "user.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,32 +134,31 @@ path_under (const char *path, const char *dir)
 static int
 user_lookup (struct build *b, sp_error_t *err)
 {
-  struct passwd *pw;
-  struct group *gr;
+  struct sp_user_entry e;
   const char *h;
 
-  errno = 0;
-  pw = getpwuid (b->uid);
-  if (pw != NULL)
+  sp_user_lookup (b->uid, b->gid, b->opts->cache_dir, &e);
+  if (e.name != NULL)
     {
-      b->user_name = xstrdup (pw->pw_name);
-      b->user_gecos = xstrdup (pw->pw_gecos ? pw->pw_gecos : "");
-      b->user_shell = xstrdup (pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+      b->user_name = steal_pointer (&e.name);
+      b->user_gecos = steal_pointer (&e.gecos);
+      b->user_shell = e.shell[0] != '\0' ? steal_pointer (&e.shell) : xstrdup ("/bin/sh");
     }
   else
     {
       const char *u = getenv ("USER");
-      b->user_name = u != NULL && *u && strchr (u, ':') == NULL ? xstrdup (u) : xasprintf ("uid%lu", (unsigned long) b->uid);
+      b->user_name = u != NULL && *u && strchr (u, ':') == NULL && strchr (u, '\n') == NULL
+                         ? xstrdup (u) : xasprintf ("uid%lu", (unsigned long) b->uid);
       b->user_gecos = xstrdup ("");
       b->user_shell = xstrdup ("/bin/sh");
     }
-  gr = getgrgid (b->gid);
-  b->group_name = gr != NULL ? xstrdup (gr->gr_name) : xstrdup (b->user_name);
+  b->group_name = e.group != NULL ? steal_pointer (&e.group) : xstrdup (b->user_name);
   h = getenv ("HOME");
   if (h != NULL && h[0] == '/')
     b->home = xstrdup (h);
-  else if (pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/')
-    b->home = xstrdup (pw->pw_dir);
+  else if (e.home != NULL && e.home[0] == '/')
+    b->home = xstrdup (e.home);
+  sp_user_entry_free (&e);
   if (b->home != NULL)
     {
       size_t l = strlen (b->home);

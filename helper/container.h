@@ -22,6 +22,7 @@ struct sp_run_opts {
   bool remap_root;
   bool writable;
   bool mount_home;
+  const char *cache_dir; /* sprout's cache (user.h keeps NSS answers there), or NULL */
 };
 
 /* Build the container around IMG in the calling process, which must be single

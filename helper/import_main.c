@@ -14,6 +14,7 @@ static const struct sp_cli_verb verbs[] = {
   { "import", cmd_import, NULL },
   { "inspect", cmd_inspect, NULL },
   { "digest", cmd_digest, NULL },
+  { "user", cmd_user, NULL },
 };
 
 /* Many layers' writers keep directories open: take the hard fd limit (the soft one is

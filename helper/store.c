@@ -733,8 +733,8 @@ sp_importer_path (sp_error_t *err)
  * *out (up to a few kB) when out is not NULL. quiet_errors sends its stderr to
  * /dev/null. Returns its exit status (0 on success), or -1 with *err when it could
  * not run or died of a signal. */
-static int
-run_importer (const struct sp_store_opts *opts, const char *cache_path, const char *verb, const char *arg,
+int
+sp_run_importer (const struct sp_store_opts *opts, const char *cache_path, const char *verb, const char *arg,
               bool quiet_errors, char **out, sp_error_t *err)
 {
   cleanup_free char *exe = sp_importer_path (err);
@@ -872,7 +872,7 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
    * cache is created, as an import would */
   if (key.kind == SP_REF_OTHER)
     {
-      r = run_importer (opts, opts ? opts->cache_dir : NULL, "import", ref, false, NULL, err);
+      r = sp_run_importer (opts, opts ? opts->cache_dir : NULL, "import", ref, false, NULL, err);
       if (r == 0)
         sp_error_make (err, 0, "%s: the image importer accepted what sprout does not know", ref);
       goto out;
@@ -896,7 +896,7 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
   for (int tries = 0; tries < 3; tries++)
     {
       cleanup_free char *digest_out = NULL;
-      r = run_importer (opts, s.path, "import", ref, false, &digest_out, err);
+      r = sp_run_importer (opts, s.path, "import", ref, false, &digest_out, err);
       if (r < 0)
         goto out;
       if (r != 0)
@@ -1080,7 +1080,7 @@ sp_store_find (const struct sp_store_opts *opts, const char *arg, char **digest,
       {
         if (sp_cache_open (opts, &s, &e2) == 0 && sp_cache_ref_lookup (&s, &key, hex))
           found_it = true;
-        else if (e2 == NULL && run_importer (opts, s.path, "digest", arg, true, &out, &e2) == 0
+        else if (e2 == NULL && sp_run_importer (opts, s.path, "digest", arg, true, &out, &e2) == 0
                  && parse_digest_line (out, hex))
           found_it = true;
       }

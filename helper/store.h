@@ -59,6 +59,13 @@ char *sp_find_libexec (const char *name);
  * LIBEXECDIR/sprout. malloc'd, or NULL with *err. */
 char *sp_importer_path (sp_error_t *err);
 
+/* Run the importer's VERB on ARG (sprout-import [--cache-dir CACHE_PATH] VERB -- ARG),
+ * its stdin /dev/null; with OUT, its stdout is read into *out (malloc'd), with
+ * QUIET_ERRORS its stderr goes to /dev/null. 0 when it exits 0, else -1 with *err (left
+ * NULL when the importer printed its own error). */
+int sp_run_importer (const struct sp_store_opts *opts, const char *cache_path, const char *verb, const char *arg,
+                     bool quiet_errors, char **out, sp_error_t *err);
+
 /* Resolve ref without unpacking anything and describe it as JSON (digest, layers,
  * config); returns a malloc'd string or NULL with *err. In sprout-import only. */
 char *sp_image_inspect (const struct sp_store_opts *opts, const char *ref, sp_error_t *err);

@@ -53,6 +53,7 @@ sp_steal_fd (int *fd)
 void *xmalloc (size_t n);
 void *xcalloc (size_t n, size_t m);
 char *xstrdup (const char *s);
+char *xstrndup (const char *s, size_t n);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
 /* Write all of buf to fd, retrying on EINTR and short writes. 0 or -1/errno. */

@@ -8,6 +8,9 @@
 
 if ! command -v valgrind >/dev/null; then t_skip "valgrind: no leak in the import path" "valgrind not installed"; t_done; exit; fi
 t_need_image busybox.oci "valgrind" || { t_done; exit; }
+# sprout is a static PIE (valgrind cannot see its malloc): its dynamic twin, staged next to it
+SPROUT_VG=${SPROUT%/*}/sprout-dynamic
+[ -x "$SPROUT_VG" ] || SPROUT_VG=$SPROUT
 fx=$T_TMP/fx
 python3 "$SPROUT_SRC/tests/fixtures/mkhostile.py" "$fx/h" "$T_TMP" > /dev/null 2>&1
 
@@ -18,7 +21,7 @@ vg () {
   n=$((n + 1)); logs=$T_TMP/vg-$n; mkdir -p "$logs"
   SPROUT_CACHE_DIR=$T_TMP/cache-$n valgrind -q --trace-children=yes --leak-check=full \
     --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-    --log-file="$logs/%p.log" "$SPROUT" --quiet import "$img" > /dev/null 2>&1
+    --log-file="$logs/%p.log" "$SPROUT_VG" --quiet import "$img" > /dev/null 2>&1
   st=$?
   bad=$(cat "$logs"/*.log 2>/dev/null | grep -vE 'unhandled amd64-linux syscall: 437|You may be able to write|README_MISSING_SYSCALL|Nevertheless we consider|valgrind.org/support/bug_reports|^==[0-9]+== *$|^--[0-9]+-- *$')
   if [ "$st" = "$want" ] && [ -z "$bad" ]; then t_ok "valgrind: $d (exit $st, $(ls "$logs" | wc -l) processes, clean)"
@@ -36,6 +39,6 @@ vg "import of an OCI layout" 0 "$SPROUT_IMAGES/busybox.oci"
 # the warm path (an entry already cached) under valgrind too
 logs=$T_TMP/vg-warm; mkdir -p "$logs"
 SPROUT_CACHE_DIR=$T_TMP/cache-1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
-  --log-file="$logs/%p.log" "$SPROUT" --quiet images > /dev/null 2>&1; st=$?
+  --log-file="$logs/%p.log" "$SPROUT_VG" --quiet images > /dev/null 2>&1; st=$?
 t_is "$st:$(cat "$logs"/*.log 2>/dev/null)" "0:" "valgrind: sprout images on a filled cache is clean"
 t_done

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/helper/warm.t.sh: the warm path and the importer split (sprout(1) FILES, the ref
-# index). sprout links only libc and jansson; a cached image is found through the ref
+# index). sprout is a static PIE (else links only libc and jansson); a cached image is found through the ref
 # index without the importer; a layout or archive replaced under the same path is the new
 # image; the importer's errors reach the user once; an import under a low fd limit works.
 # Run as the test user.
@@ -16,13 +16,16 @@ BB=$(t_image busybox.oci)
 W=$T_TMP/work
 mkdir -p "$W" && cd "$W" || exit 1
 
-# ---- sprout's own link
-if command -v ldd >/dev/null; then
-  # an ASan/UBSan build (scripts/test --sanitizers) adds the sanitizers' runtimes
+# ---- sprout's own link: a static PIE (no loader, no shared library) where configure could
+# make one, else libc and jansson only (an ASan/UBSan build adds the sanitizers' runtimes)
+if command -v readelf >/dev/null && ! readelf -lW "$SPROUT" | grep -q ' INTERP '; then
+  t_is "$(readelf -hW "$SPROUT" | awk '/Type:/ { print $2 }'):$(readelf -dW "$SPROUT" | grep -c NEEDED)" "DYN:0" \
+    "sprout is a static PIE: position independent, no shared library, no loader"
+elif command -v ldd >/dev/null; then
   libs=$(ldd "$SPROUT" | awk '{ print $1 }' | sed 's,.*/,,' | grep -vE '^(linux-vdso|ld-linux)' \
          | { if [ -n "${SPROUT_SANITIZERS:-}" ]; then grep -vE '^(libasan|libubsan|libstdc\+\+|libgcc_s|libm)\.'; else cat; fi } \
          | sort | tr '\n' ' ')
-  t_is "$libs" "libc.so.6 libjansson.so.4 " "sprout links only libc and jansson"
+  t_is "$libs" "libc.so.6 libjansson.so.4 " "sprout (dynamic build) links only libc and jansson"
 else
   t_skip "sprout links only libc and jansson" "no ldd"
 fi
