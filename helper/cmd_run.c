@@ -545,9 +545,14 @@ cmd_start (struct sp_global *g, int argc, char **argv)
 fail:
   if (err != NULL)
     sp_error_print ("sprout", err);
-  /* on failure the proxy goes now, not when the plugin closes the keep-alive */
+  /* on failure the proxy goes now, not when the plugin closes the keep-alive; on the
+   * keep-alive's end it removes its directory and exits, and the holder waits for that,
+   * so that the plugin finds the directory gone and needs no cleanup of its own */
   if (status != 0 && proxy.pid > 0)
     sp_proxy_stop (&proxy);
+  else if (proxy.pid > 0)
+    while (waitpid (proxy.pid, NULL, 0) < 0 && errno == EINTR)
+      ;
   sp_proxy_clear (&proxy);
   sp_strv_free (sets);
   sp_image_release (&img);

@@ -1,7 +1,13 @@
-/* helper_exec.c: fork/exec of `sprout start` from slurmstepd (see helper_exec.h).
+/* helper_exec.c: the launch of `sprout start` from slurmstepd (see helper_exec.h).
  *
- * slurmstepd is multithreaded: the child runs only async-signal-safe code
- * between fork and exec, and everything it needs is prepared before fork.
+ * The child is made as posix_spawn makes its own: clone(CLONE_VM | CLONE_VFORK) on a
+ * stack of its own. A fork of slurmstepd would copy its page tables and make every page
+ * the daemon writes afterwards fault (3-4 ms of a step on a virtual machine); a child
+ * that shares memory costs neither, and the calling thread sleeps until it has exec'd.
+ * slurmstepd is multithreaded, so the child runs only async-signal-safe code (raw
+ * system calls for the ids: glibc's setuid would signal the daemon's threads) and
+ * everything it needs is prepared before the clone; all signals are blocked across it
+ * and the child resets every handler before unblocking.
  * Between the two processes: fd 0 of the helper is a keep-alive pipe (EOF ends
  * it), fd 1 carries NUL-terminated records (cwd=, env=, remap_root=, ready),
  * fd 2 is a memfd whose text is shown to the user only when the helper fails. */
@@ -12,12 +18,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,7 +73,7 @@ child_fail (const char *what, int e)
   _exit (125);
 }
 
-/* The child after fork: async-signal-safe only; never returns. */
+/* The child after the clone: async-signal-safe only; never returns. */
 static void __attribute__ ((noreturn))
 child_exec (const struct sp_helper_launch *l, int in_fd, int out_fd, int err_fd, int max_fd,
             const sigset_t *empty)
@@ -117,6 +126,45 @@ child_exec (const struct sp_helper_launch *l, int in_fd, int out_fd, int err_fd,
     buf[sizeof (what) - 1 + n] = '\0';
     child_fail (buf, errno);
   }
+}
+
+struct child_args {
+  const struct sp_helper_launch *l;
+  int in_fd, out_fd, err_fd, max_fd;
+  const sigset_t *empty;
+};
+
+static int
+child_main (void *arg)
+{
+  const struct child_args *a = arg;
+  child_exec (a->l, a->in_fd, a->out_fd, a->err_fd, a->max_fd, a->empty);
+}
+
+#define CHILD_STACK (64 * 1024)
+
+/* Run FN(ARG) in a child made as posix_spawn makes one (see the top of this file):
+ * shared memory, its own stack, the caller asleep until FN execs or exits, every
+ * signal blocked across the clone. FN must only make async-signal-safe calls. The
+ * child's pid, or -1 with errno. */
+static pid_t
+spawn_child (int (*fn) (void *), void *arg)
+{
+  sigset_t all, old;
+  char *stack = mmap (NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  pid_t pid;
+  int e;
+
+  if (stack == MAP_FAILED)
+    return -1;
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  pid = clone (fn, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+  e = errno;
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  munmap (stack, CHILD_STACK);
+  errno = e;
+  return pid;
 }
 
 /* Move fd out of 0..2 (slurmstepd may run with a standard fd closed). */
@@ -319,46 +367,72 @@ sp_helper_stop (struct sp_helper *h, int timeout_ms)
   sp_helper_init (h);
 }
 
+struct remove_args {
+  const char *dir;
+  uid_t uid;
+  gid_t gid;
+};
+
+/* Remove every entry of the directory DFD (no subdirectories expected), with raw
+ * getdents64: this runs in a child that shares slurmstepd's memory (no malloc). */
+static void
+remove_entries_raw (int dfd)
+{
+  char buf[4096] __attribute__ ((aligned (8)));
+  long n;
+
+  while ((n = syscall (SYS_getdents64, dfd, buf, sizeof (buf))) > 0)
+    for (long off = 0; off < n;)
+      {
+        struct dirent64 *e = (struct dirent64 *) (buf + off);
+        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+          unlinkat (dfd, e->d_name, 0);
+        off += e->d_reclen;
+      }
+}
+
+static int
+remove_main (void *arg)
+{
+  const struct remove_args *a = arg;
+  int dfd, bfd;
+
+  /* as the user, never root: the directory is the user's, in a world-writable /tmp */
+  if (syscall (SYS_setgroups, 1, &a->gid) < 0 || syscall (SYS_setresgid, a->gid, a->gid, a->gid) < 0
+      || syscall (SYS_setresuid, a->uid, a->uid, a->uid) < 0)
+    _exit (1);
+  if ((dfd = open (a->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    _exit (0);
+  if ((bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0)
+    {
+      remove_entries_raw (bfd);
+      close (bfd);
+    }
+  unlinkat (dfd, "bin", AT_REMOVEDIR);
+  unlinkat (dfd, "sock", 0);
+  close (dfd);
+  rmdir (a->dir);
+  _exit (0);
+}
+
 void
 sp_helper_remove_proxy_dir (const char *dir, uid_t uid, gid_t gid)
 {
   static const char prefix[] = "/tmp/sprout-slurm.";
+  struct remove_args a = { .dir = dir, .uid = uid, .gid = gid };
+  struct stat st;
   pid_t pid;
 
   /* only the name sprout start makes: /tmp/sprout-slurm.XXXXXX, nothing below it */
   if (dir == NULL || strncmp (dir, prefix, sizeof (prefix) - 1) != 0
       || strchr (dir + sizeof (prefix) - 1, '/') != NULL || strstr (dir, "..") != NULL)
     return;
-  pid = fork ();
-  if (pid < 0)
+  /* gone already when the proxy saw the keep-alive end (outside Slurm, or a holder
+   * that outlived the step's SIGKILL) */
+  if (lstat (dir, &st) < 0 && errno == ENOENT)
     return;
-  if (pid == 0)
-    {
-      int dfd, bfd;
-      DIR *d;
-      struct dirent *e;
-
-      /* as the user, never root: the directory is the user's, in a world-writable /tmp */
-      if (syscall (SYS_setgroups, 1, &gid) < 0 || syscall (SYS_setresgid, gid, gid, gid) < 0
-          || syscall (SYS_setresuid, uid, uid, uid) < 0)
-        _exit (1);
-      if ((dfd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        _exit (0);
-      if ((bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0
-          && (d = fdopendir (bfd)) != NULL)
-        {
-          while ((e = readdir (d)) != NULL)
-            if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-              unlinkat (dirfd (d), e->d_name, 0);
-          closedir (d);
-        }
-      unlinkat (dfd, "bin", AT_REMOVEDIR);
-      unlinkat (dfd, "sock", 0);
-      close (dfd);
-      rmdir (dir);
-      _exit (0);
-    }
-  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+  pid = spawn_child (remove_main, &a);
+  while (pid > 0 && waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
 }
 
@@ -401,14 +475,16 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
     max_fd = (int) rl.rlim_cur;
   sigemptyset (&empty);
 
-  h->pid = fork ();
-  if (h->pid < 0)
-    {
-      h->pid = -1;
-      return sp_error_make (err, errno, "cannot fork the helper");
-    }
-  if (h->pid == 0)
-    child_exec (l, in_r, out_w, err_fd, max_fd, &empty);
+  {
+    struct child_args a = { .l = l, .in_fd = in_r, .out_fd = out_w, .err_fd = err_fd, .max_fd = max_fd,
+                            .empty = &empty };
+    h->pid = spawn_child (child_main, &a);
+    if (h->pid < 0)
+      {
+        h->pid = -1;
+        return sp_error_make (err, errno, "cannot start the helper");
+      }
+  }
 
   h->pidfd = sp_pidfd_open (h->pid);
   if (h->pidfd >= 0)
