@@ -177,16 +177,24 @@ EOF
   for _ in $(seq 1 100); do [ -z "$(squeue -h -u "$(id -un)" -n "$name")" ] && break; sleep 0.2; done
   t_is "$(squeue -h -u "$(id -un)" -n "$name")" "" "the job is gone from the queue"
 
-  # 5. the newer image (trixie: Open MPI 5, PMIx 5) against Slurm 22.05's PMIx 4.2 server:
-  #    the PMIx connection works inside (rank, size, keys), but that client finds no
-  #    PMIX_LOCAL_PEERS without a node-id qualifier, so Open MPI 5 thinks every peer is
-  #    remote and its TCP BTL cannot pair ranks of one host: a PMIx version limit, kept as TODO
+  # 5. the newer image (trixie: Open MPI 5, PMIx 5) against Slurm 22.05's PMIx 4.2 server.
+  #    One rank per node works: the PMIx 5 client connects to the 4.2 server through what
+  #    sprout binds, gets its rank and size and exchanges its keys, and the ranks talk over
+  #    TCP (this cluster's nodes share one host and one address, so the simulation confines
+  #    Open MPI 5's TCP to loopback: its interface pairing refuses two peers with one address).
+  #    Two ranks on a node fail in MPI_Init: the 4.2 server cannot unpack what the 5 client
+  #    sends for its local peers ("PMIX ERROR: UNPACK-PAST-END" in gds_base_fns.c): a PMIx
+  #    version limit of Slurm's server, not of the container; kept as TODO.
   if [ -n "$MPI5" ]; then
-    out=$(timeout 20 srun --mpi=pmix -N3 -n6 --container="$MPI5" python3 allreduce.py 2>&1)
+    out=$(OMPI_MCA_btl_tcp_if_include=lo timeout 30 srun --mpi=pmix -N3 -n3 --container="$MPI5" python3 allreduce.py 2>&1)
+    t_is "$(printf '%s\n' "$out" | awk 'NF == 6 { print $1, $2, $3, $4, $5 }' | sort | tr '\n' ' ')" \
+      "node1 0 0 3 3 node2 1 1 3 3 node3 2 2 3 3 " \
+      "mpi.oci (Open MPI 5, PMIx 5 client): one rank per node, allreduce across 3 nodes"
+    out=$(OMPI_MCA_btl_tcp_if_include=lo timeout 30 srun --mpi=pmix -N3 -n6 --container="$MPI5" python3 allreduce.py 2>&1)
     if [ "$(printf '%s\n' "$out" | awk 'NF == 6 {print $5}' | sort -u)" = 15 ]; then
-      t_ok "mpi.oci (Open MPI 5): allreduce across nodes"
+      t_ok "mpi.oci (Open MPI 5): two ranks per node"
     else
-      t_ok "mpi.oci (Open MPI 5): allreduce across nodes # TODO PMIx 5 client finds no local peers from Slurm 22.05's PMIx 4.2 server"
+      t_ok "mpi.oci (Open MPI 5): two ranks per node # TODO Slurm 22.05's PMIx 4.2 server cannot unpack a PMIx 5 client's local-peer data (UNPACK-PAST-END)"
     fi
   else
     t_skip "mpi.oci (Open MPI 5) over pmix" "image mpi.oci not built"
