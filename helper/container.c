@@ -404,21 +404,7 @@ static char *
 read_image_file (int rootfd, const char *path)
 {
   cleanup_close int fd = sp_open_in_root (rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-  struct stat st;
-  char *buf;
-  ssize_t n;
-
-  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > MAX_ETC_FILE)
-    return NULL;
-  buf = xmalloc ((size_t) st.st_size + 1);
-  n = sp_read_all (fd, buf, (size_t) st.st_size);
-  if (n < 0)
-    {
-      free (buf);
-      return NULL;
-    }
-  buf[n] = '\0';
-  return buf;
+  return sp_read_text (fd, MAX_ETC_FILE);
 }
 
 static int

@@ -22,21 +22,7 @@ static char *
 slurp (int dirfd, const char *path, size_t max)
 {
   cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  struct stat st;
-  char *buf;
-  ssize_t n;
-
-  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || (size_t) st.st_size > max)
-    return NULL;
-  buf = xmalloc ((size_t) st.st_size + 1);
-  n = sp_read_all (fd, buf, (size_t) st.st_size);
-  if (n < 0)
-    {
-      free (buf);
-      return NULL;
-    }
-  buf[n] = '\0';
-  return buf;
+  return sp_read_text (fd, max);
 }
 
 /* What nsswitch.conf says of DB ("passwd", "group"): *files_first, whether "files" (or

@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +107,26 @@ sp_read_all (int fd, void *buf, size_t len)
       got += (size_t) r;
     }
   return (ssize_t) got;
+}
+
+char *
+sp_read_text (int fd, size_t max)
+{
+  struct stat st;
+  char *buf;
+  ssize_t n;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || (uint64_t) st.st_size > max)
+    return NULL;
+  buf = xmalloc ((size_t) st.st_size + 1);
+  n = sp_read_all (fd, buf, (size_t) st.st_size);
+  if (n < 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  buf[n] = '\0';
+  return buf;
 }
 
 static bool
