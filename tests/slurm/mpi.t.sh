@@ -3,10 +3,11 @@
 # --mpi=pmix: a 6-rank mpi4py allreduce over 3 nodes (ranks == SLURM_PROCID, right sum, the
 # ranks of a node in one mount namespace), shared memory with cross-memory attach between
 # ranks of a node, a rank exiting 1 fails srun, scancel leaves nothing (process, PMIx
-# directory) on any node. With --mpi=pmi2: a PMI-1 wire-protocol exchange over the task's
-# inherited PMI_FD (the way MPICH starts; Debian's Open MPI has no PMI-2 client).
+# directory) on any node. With --mpi=pmi2: MPICH (mpich.oci, Debian trixie: newer than the
+# host) runs a C allreduce over the task's inherited PMI_FD, and a PMI-1 wire-protocol exchange
+# from Python shows the fd itself (Debian's Open MPI has no PMI-2 client).
 # Run as the test user against a cluster started with `scripts/cluster start --plugin ...`;
-# images from `scripts/mkimage mpi-bookworm.oci mpi.oci`.
+# images from `scripts/mkimage mpi-bookworm.oci mpi.oci mpich.oci`.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 T=${SPROUT_TEST_TIMEOUT:-120}
@@ -21,6 +22,7 @@ unset SLURM_MPI_TYPE "${!OMPI_MCA_@}" "${!PMIX_@}"
 MPI=$(t_image mpi-bookworm.oci) || true
 [ -n "$MPI" ] || skip_all "test image mpi-bookworm.oci not built (scripts/mkimage mpi-bookworm.oci)"
 MPI5=$(t_image mpi.oci) || true
+MPICH=$(t_image mpich.oci) || true
 have_pmix=false
 srun --mpi=list 2>&1 | grep -qw pmix && have_pmix=true
 
@@ -207,5 +209,17 @@ fi
 out=$(S --mpi=pmi2 -N3 -n6 --ntasks-per-node=2 --container="$MPI" python3 pmi1.py 2>&1)
 t_is "$?" 0 "srun --mpi=pmi2 -N3 -n6 --container: PMI exchange over PMI_FD exits 0" "$out"
 check_ranks "pmi2" "$out"
+
+# 7. pmi2 with a real MPI: MPICH's own PMI client in mpich.oci. UCX (MPICH's transport) takes
+#    the ranks of the other simulated nodes for local ones (one host) and would open their
+#    /proc/PID/fd, which another node's user namespace forbids: named /dev/shm segments instead
+if [ -n "$MPICH" ]; then
+  out=$(UCX_POSIX_USE_PROC_LINK=n S --mpi=pmi2 -N3 -n6 --ntasks-per-node=2 --container="$MPICH" mpi-allreduce 2>&1)
+  t_is "$?" 0 "srun --mpi=pmi2 -N3 -n6 --container=mpich.oci: MPICH's allreduce exits 0" "$out"
+  check_ranks "pmi2 (MPICH)" "$out"
+  t_is "$(printf '%s\n' "$out" | grep -ci 'error')" 0 "pmi2 (MPICH): no error printed" "$out"
+else
+  t_skip "srun --mpi=pmi2 with MPICH" "image mpich.oci not built (scripts/mkimage mpich.oci)"
+fi
 
 t_done
