@@ -389,6 +389,19 @@ sp_remote_task_init (spank_t sp)
       if (spank_setenv (sp, name, eq + 1, 1) != ESPANK_SUCCESS)
         return task_fail ("cannot set the image's environment", 0);
     }
+  /* --container-env=PATH keeps the host's PATH: the Slurm commands still go at its end */
+  if (step.helper.proxy_dir != NULL && env_is_host_owned (&step.settings, "PATH="))
+    {
+      char path[8192] = "";
+      cleanup_free char *with = NULL;
+
+      if (spank_getenv (sp, "PATH", path, sizeof (path)) != ESPANK_SUCCESS)
+        path[0] = '\0';
+      if (asprintf (&with, "%s%s%s/bin", path, path[0] != '\0' ? ":" : "", step.helper.proxy_dir) < 0)
+        return task_fail ("out of memory", ENOMEM);
+      if (spank_setenv (sp, "PATH", with, 1) != ESPANK_SUCCESS)
+        return task_fail ("cannot add the Slurm commands to PATH", 0);
+    }
   if (step.batch_image != NULL && spank_setenv (sp, "SLURM_CONTAINER", step.batch_image, 1) != ESPANK_SUCCESS)
     return task_fail ("cannot set SLURM_CONTAINER", 0);
   /* the tasks must not keep the holder alive or reach its namespaces through fds */

@@ -95,6 +95,9 @@ t_status 1 "--container-readonly wins over SPROUT_CONTAINER_WRITABLE=1" env SPRO
 marker=/opt/sprout-test-marker
 t_match "$(PATH=$marker:$PATH S -N1 --container="$PY3" --container-env=PATH sh -c 'echo $PATH' 2>&1)" "^$marker:" \
   "--container-env=PATH keeps the host's PATH"
+t_match "$(PATH=$marker:$PATH S -N1 --container="$PY3" --container-env=PATH sh -c 'echo $PATH; command -v squeue' 2>&1)" \
+  "^$marker:.*:/tmp/sprout-slurm\.[A-Za-z0-9]{6}/bin"$'\n'"/tmp/sprout-slurm\.[A-Za-z0-9]{6}/bin/squeue$" \
+  "--container-env=PATH: the Slurm commands are still found, at the end of the host's PATH"
 out=$(PATH=$marker:$PATH S -N1 --container="$PY3" sh -c 'echo $PATH' 2>&1)
 case $out in *"$marker"*) t_notok "without --container-env the image's PATH applies" "got $out" ;;
   *) t_ok "without --container-env the image's PATH applies" ;; esac
