@@ -1121,7 +1121,10 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
       /* an entry damaged by hand (no lock file) cannot be in use: let it be removed */
       if (errno != ENOENT || fstatat (s.images, hex, &st, AT_SYMLINK_NOFOLLOW) < 0)
         {
-          sp_error_make (err, errno, "%s", digest);
+          if (errno == ENOENT)
+            sp_error_make (err, 0, "%s: not in the cache; nothing to remove", digest);
+          else
+            sp_error_make (err, errno, "%s", digest);
           goto out;
         }
     }

@@ -155,6 +155,8 @@ if [ -n "${bb:-}" ]; then
   t_is "$T_OUT" "$bb" "rm prints the digest it removed"
   t_status 125 "rm of something not cached fails" "$SPROUT" rm "${bb:7:12}"
   t_match "$T_OUT" "^sprout: error: ${bb:7:12}: no such image in the cache" "rm: one line"
+  t_is "$("$SPROUT" rm "$SPROUT_IMAGES/busybox.oci" 2>&1)" "sprout: error: $bb: not in the cache; nothing to remove" \
+    "rm of an image that is not cached says so in one line"
   t_status 125 "prune --older-than needs a number" "$SPROUT" prune --older-than soon
 fi
 
