@@ -24,6 +24,10 @@ struct sp_cache {
   int images, tmp, locks;
 };
 
+/* The cache directory's path as configured: cache_dir, else $SPROUT_CACHE_DIR, else
+ * /var/tmp/sprout-<euid> (malloc'd; not resolved, not checked). */
+char *sp_cache_path (const char *cache_dir);
+
 /* Open (creating it 0700 if needed) the user's cache, refusing a symlink or a
  * directory someone else owns. On failure, sp_cache_close is still needed. */
 int sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err);
@@ -43,7 +47,10 @@ int sp_cache_tmpdir_create (struct sp_cache *s, const char *prefix, char **name,
 int sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool have_lock,
                         struct sp_image *img, sp_error_t *err);
 
-/* Write j to dfd/name atomically (temporary file + rename). 0 or -1 with *err. */
+/* Write text to dfd/name atomically (temporary file + rename). 0 or -1 with *err. */
+int sp_cache_write_text (int dfd, const char *name, const char *text, sp_error_t *err);
+
+/* The same for j as JSON (indented, sorted keys, a final newline). */
 int sp_cache_write_json (int dfd, const char *name, json_t *j, sp_error_t *err);
 
 /* A JSON array of strings as a NULL-terminated vector; NULL for null/missing.

@@ -82,21 +82,26 @@ open_subdir (struct sp_cache *s, const char *name, int *out, sp_error_t *err)
   return 0;
 }
 
+char *
+sp_cache_path (const char *cache_dir)
+{
+  if (cache_dir == NULL || *cache_dir == '\0')
+    cache_dir = getenv ("SPROUT_CACHE_DIR");
+  if (cache_dir == NULL || *cache_dir == '\0')
+    return xasprintf ("/var/tmp/sprout-%u", (unsigned) geteuid ());
+  return xstrdup (cache_dir);
+}
+
 int
 sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err)
 {
-  cleanup_free char *dflt = NULL;
-  const char *path = opts ? opts->cache_dir : NULL;
+  cleanup_free char *path = sp_cache_path (opts ? opts->cache_dir : NULL);
   char proc[64], buf[PATH_MAX];
   struct stat st;
   ssize_t n;
 
   s->fd = s->images = s->tmp = s->locks = -1;
   s->path = NULL;
-  if (path == NULL || *path == '\0')
-    path = getenv ("SPROUT_CACHE_DIR");
-  if (path == NULL || *path == '\0')
-    path = dflt = xasprintf ("/var/tmp/sprout-%u", (unsigned) geteuid ());
   if (mkdir (path, 0700) < 0 && errno != EEXIST)
     return sp_error_make (err, errno, "cache %s", path);
   s->fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -238,13 +243,21 @@ int
 sp_cache_write_json (int dfd, const char *name, json_t *j, sp_error_t *err)
 {
   cleanup_free char *text = json_dumps (j, JSON_INDENT (2) | JSON_SORT_KEYS);
-  cleanup_free char *tmpname = xasprintf (".%s.%d", name, (int) getpid ());
-  cleanup_close int fd = -1;
+  cleanup_free char *line = NULL;
 
   if (text == NULL)
     return sp_error_make (err, ENOMEM, "%s", name);
-  fd = openat (dfd, tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || sp_write_all (fd, text, strlen (text)) < 0 || sp_write_all (fd, "\n", 1) < 0)
+  line = xasprintf ("%s\n", text);
+  return sp_cache_write_text (dfd, name, line, err);
+}
+
+int
+sp_cache_write_text (int dfd, const char *name, const char *text, sp_error_t *err)
+{
+  cleanup_free char *tmpname = xasprintf (".%s.%d", name, (int) getpid ());
+  cleanup_close int fd = openat (dfd, tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0 || sp_write_all (fd, text, strlen (text)) < 0)
     {
       int e = errno;
       unlinkat (dfd, tmpname, 0);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "store.h"
 #include "util.h"
 
@@ -113,31 +114,29 @@ field (const char *line, int idx)
   return xstrndup (p, strcspn (p, ":"));
 }
 
+/* Take what u lacks from the passwd line pw and the group line gr (either may be NULL);
+ * a passwd line without a name, home or shell is not taken. */
 static void
 fill_from_lines (struct sp_user_entry *u, const char *pw, const char *gr)
 {
   if (pw != NULL && u->name == NULL)
     {
-      u->name = field (pw, 0);
-      u->gecos = field (pw, 4);
-      u->home = field (pw, 5);
-      u->shell = field (pw, 6);
-      if (u->home == NULL || u->shell == NULL || u->name == NULL || u->name[0] == '\0')
+      cleanup_free char *name = field (pw, 0);
+      cleanup_free char *home = field (pw, 5);
+      cleanup_free char *shell = field (pw, 6);
+      if (name != NULL && *name != '\0' && home != NULL && shell != NULL)
         {
-          char *g = u->group;
-          u->group = NULL;
-          sp_user_entry_free (u);
-          u->group = g;
+          u->name = steal_pointer (&name);
+          u->gecos = field (pw, 4);
+          u->home = steal_pointer (&home);
+          u->shell = steal_pointer (&shell);
         }
     }
   if (gr != NULL && u->group == NULL)
     {
-      u->group = field (gr, 0);
-      if (u->group != NULL && u->group[0] == '\0')
-        {
-          free (u->group);
-          u->group = NULL;
-        }
+      cleanup_free char *group = field (gr, 0);
+      if (group != NULL && *group != '\0')
+        u->group = steal_pointer (&group);
     }
 }
 
@@ -145,15 +144,10 @@ fill_from_lines (struct sp_user_entry *u, const char *pw, const char *gr)
 static int
 open_cache (const char *cache_dir, uid_t uid)
 {
-  cleanup_free char *dflt = NULL;
+  cleanup_free char *path = sp_cache_path (cache_dir);
   struct stat st;
-  int fd;
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-  if (cache_dir == NULL || *cache_dir == '\0')
-    cache_dir = getenv ("SPROUT_CACHE_DIR");
-  if (cache_dir == NULL || *cache_dir == '\0')
-    cache_dir = dflt = xasprintf ("/var/tmp/sprout-%u", (unsigned) uid);
-  fd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0 && (fstat (fd, &st) < 0 || st.st_uid != uid))
     {
       close (fd);
@@ -189,21 +183,8 @@ nss_answer (uid_t uid, gid_t gid, const char *cache_dir)
       free (text);
       return NULL;
     }
-  if (dfd >= 0)
-    {
-      /* atomically: a reader sees the old answer or the new one */
-      char tmp[64];
-      int fd;
-      snprintf (tmp, sizeof (tmp), "." CACHE_FILE ".%ld", (long) getpid ());
-      fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd >= 0)
-        {
-          bool ok = sp_write_all (fd, text, strlen (text)) == 0;
-          ok = close (fd) == 0 && ok;
-          if (!ok || renameat (dfd, tmp, dfd, CACHE_FILE) < 0)
-            unlinkat (dfd, tmp, 0);
-        }
-    }
+  if (dfd >= 0 && sp_cache_write_text (dfd, CACHE_FILE, text, &err) < 0)
+    sp_error_free (&err);  /* not kept: asked again next time */
   return text;
 }
 
