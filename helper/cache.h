@@ -47,6 +47,14 @@ int sp_cache_tmpdir_create (struct sp_cache *s, const char *prefix, char **name,
 int sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool have_lock,
                         struct sp_image *img, sp_error_t *err);
 
+/* The hex names of the entries of the cache at (resolved) path cache that are the root
+ * of a container of ours (inuse.c: a `run` holds no lock once its command runs).
+ * NULL-terminated, malloc'd, possibly with repeats; empty when /proc cannot be read. */
+char **sp_cache_mounted (const char *cache);
+
+/* Whether entry hex of that cache is among them. */
+bool sp_cache_entry_mounted (const char *cache, const char *hex);
+
 /* Write text to dfd/name atomically (temporary file + rename). 0 or -1 with *err. */
 int sp_cache_write_text (int dfd, const char *name, const char *text, sp_error_t *err);
 

@@ -346,8 +346,12 @@ cmd_run (struct sp_global *g, int argc, char **argv)
   envp = sp_env_apply (environ, sets);
   if (sp_container_enter (&img, &a.opts, &cwd, &err) < 0)
     goto out;
-  /* after the unshare, which a process sharing its memory could not do */
-  keeper_fd = sp_keeper_start (img.hold_fd);
+  /* The entry's lock goes with the other fds. A bind of the cached tree is our root from
+   * now on, which rm and prune see in /proc (inuse.c); an overlay names its lower tree
+   * nowhere they could read, so with --writable a keeper holds the lock until the command
+   * ends (started after the unshare, which a process sharing its memory could not do). */
+  if (a.opts.writable)
+    keeper_fd = sp_keeper_start (img.hold_fd);
   if (chdir (cwd) < 0)
     {
       sp_error_make (&err, errno, "working directory %s", cwd);
@@ -360,7 +364,7 @@ cmd_run (struct sp_global *g, int argc, char **argv)
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto out;
     }
-  img.hold_fd = -1;  /* closed with the others; the keeper holds the lock */
+  img.hold_fd = -1;  /* closed with the others */
   if (sp_privs_drop_for_exec (a.opts.remap_root, &err) < 0)
     goto out;
   sp_container_exec (cmd[0], cmd, envp);

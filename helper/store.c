@@ -970,6 +970,7 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
   struct dirent *de;
   size_t cap = 16;
   int fd;
+  char **mounted = NULL;
 
   *entries = NULL;
   *n = 0;
@@ -988,6 +989,7 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
       return -1;
     }
   *entries = xcalloc (cap, sizeof (**entries));
+  mounted = sp_cache_mounted (s.path);
   while ((de = readdir (d)) != NULL)
     {
       cleanup_close int efd = -1;
@@ -1031,7 +1033,10 @@ sp_store_list (const struct sp_store_opts *opts, struct sp_store_entry **entries
           e->last_use = st.st_mtime;
           e->in_use = flock (lfd, LOCK_EX | LOCK_NB) < 0;
         }
+      for (char **h = mounted; !e->in_use && *h != NULL; h++)
+        e->in_use = strcmp (*h, de->d_name) == 0;
     }
+  sp_strv_free (mounted);
   closedir (d);
   sp_cache_close (&s);
   qsort (*entries, *n, sizeof (**entries), cmp_entry_use);
@@ -1145,6 +1150,13 @@ sp_store_remove (const struct sp_store_opts *opts, const char *digest, sp_error_
   if (ilock < 0 || flock (ilock, LOCK_EX | LOCK_NB) < 0 || (elock >= 0 && flock (elock, LOCK_EX | LOCK_NB) < 0))
     {
       sp_error_make (err, EBUSY, "%s: in use by a running container or an import; not removed", digest);
+      goto out;
+    }
+  /* a `run` container holds no lock once its command runs: its root mount says it is
+   * there (and with the lock ours, no new one can start until the entry is gone) */
+  if (sp_cache_entry_mounted (s.path, hex))
+    {
+      sp_error_make (err, EBUSY, "%s: in use by a running container; not removed", digest);
       goto out;
     }
   /* move it out of sight first, so nobody starts using a half-deleted entry */

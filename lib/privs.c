@@ -68,6 +68,15 @@ sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
     return sp_error_make (err, errno, "cannot set no_new_privs");
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return sp_error_make (err, errno, "cannot clear ambient capabilities");
+  /* The bounding set matters only where exec can grant capabilities: with remap-root
+   * (uid 0 inside) it is cut to the default set. Without, the user is not root in the
+   * namespace and no_new_privs ignores setuid bits and file capabilities, so a full
+   * bounding set grants nothing (as for any process of the user on the host; a nested
+   * user namespace starts with a full one anyway): the 41 prctl calls are left out.
+   * Root itself (uid 0 mapped to itself) still gets the empty set. */
+  if (!keep_default_set && getuid () != 0)
+    last = 0;
+  else
   /* ask the kernel, not the headers, how many capabilities there are: the
    * first number PR_CAPBSET_READ rejects (binary search; capability sets are 64 bits) */
   {

@@ -11,8 +11,9 @@
 int sp_privs_verify_unprivileged (sp_error_t *err);
 
 /* Just before exec inside a container: set PR_SET_NO_NEW_PRIVS and reduce the
- * capability sets (effective, permitted, inheritable, ambient and bounding) to
- * nothing, or to the OCI default set when keep_default_set (remap-root). */
+ * capability sets (effective, permitted, inheritable, ambient) to nothing, or to the
+ * OCI default set when keep_default_set (remap-root), which also cuts the bounding set
+ * to it (as does uid 0 without it: the bounding set is then emptied). */
 int sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err);
 
 #endif

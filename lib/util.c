@@ -113,19 +113,54 @@ char *
 sp_read_text (int fd, size_t max)
 {
   struct stat st;
+  size_t cap, len = 0;
   char *buf;
   ssize_t n;
 
   if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || (uint64_t) st.st_size > max)
     return NULL;
-  buf = xmalloc ((size_t) st.st_size + 1);
-  n = sp_read_all (fd, buf, (size_t) st.st_size);
-  if (n < 0)
+  if (st.st_size > 0)
     {
-      free (buf);
-      return NULL;
+      buf = xmalloc ((size_t) st.st_size + 1);
+      n = sp_read_all (fd, buf, (size_t) st.st_size);
+      if (n < 0)
+        {
+          free (buf);
+          return NULL;
+        }
+      buf[n] = '\0';
+      return buf;
     }
-  buf[n] = '\0';
+  /* size 0: a /proc file, whose size is known only at its end */
+  cap = 4096;
+  buf = xmalloc (cap);
+  for (;;)
+    {
+      if (len + 1 == cap)
+        {
+          if (cap > max)
+            {
+              free (buf);
+              return NULL;
+            }
+          cap *= 2;
+          buf = realloc (buf, cap);
+          if (buf == NULL)
+            abort ();
+        }
+      n = read (fd, buf + len, cap - 1 - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          free (buf);
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  buf[len] = '\0';
   return buf;
 }
 

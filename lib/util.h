@@ -62,8 +62,9 @@ int sp_write_all (int fd, const void *buf, size_t len);
 /* Read up to len bytes, retrying until len or EOF. Returns bytes read or -1/errno. */
 ssize_t sp_read_all (int fd, void *buf, size_t len);
 
-/* The whole of the regular file open on fd (at most max bytes), NUL-terminated and
- * malloc'd; NULL when fd is -1, not a regular file, larger than max or unreadable. */
+/* The whole of the regular file open on fd (at most max bytes; a /proc file, whose
+ * size reads 0, to its end), NUL-terminated and malloc'd; NULL when fd is -1, not a
+ * regular file, larger than max or unreadable. */
 char *sp_read_text (int fd, size_t max);
 
 /* Close every fd >= from except those listed in keep (n entries). 0 or -1/errno. */

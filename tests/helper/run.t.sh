@@ -59,7 +59,9 @@ t_match "$(run "$BB" cat /etc/group 2>&1)" ":$(id -g):" "/etc/group holds the us
 out=$(run "$BB" cat /proc/self/status 2>&1)
 t_match "$out" $'NoNewPrivs:\t1' "NoNewPrivs is 1 inside"
 t_match "$out" $'CapEff:\t0000000000000000' "CapEff is 0 without --remap-root"
-t_match "$out" $'CapBnd:\t0000000000000000' "the bounding set is empty without --remap-root"
+t_match "$out" $'CapPrm:\t0000000000000000' "CapPrm is 0 without --remap-root (nothing to regain)"
+t_match "$out" $'CapInh:\t0000000000000000' "CapInh is 0 without --remap-root"
+t_match "$out" $'CapAmb:\t0000000000000000' "CapAmb is 0 without --remap-root"
 out=$(run --remap-root "$BB" sh -c 'id -u; id -un; grep -E "^Cap(Eff|Bnd)" /proc/self/status' 2>&1)
 t_is "$out" $'0\nroot\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb' "--remap-root: uid 0, named root, the OCI default capability set"
 
@@ -203,6 +205,14 @@ t_is "$(run "$BB" sh -c 'ls /proc/self/fd' <&- 2>&1 | tr '\n' ' ')" "0 1 2 3 " "
 "$SPROUT" run "$BB" sleep 3 & runpid=$!
 sleep 1
 t_status 125 "sprout rm of an image a running container uses is refused" "$SPROUT" rm "$BB"
+t_match "$T_OUT" "in use" "... and says it is in use"
+t_match "$("$SPROUT" images 2>&1)" "busybox.oci \(in use\)" "... and sprout images shows it in use"
+wait "$runpid"
+# --writable: the root is an overlay, whose lower tree mountinfo does not name; a keeper
+# process holds the entry's lock instead, until the command ends
+"$SPROUT" run --writable "$BB" sleep 3 & runpid=$!
+sleep 1
+t_status 125 "sprout rm of an image a --writable container uses is refused" "$SPROUT" rm "$BB"
 t_match "$T_OUT" "in use" "... and says it is in use"
 wait "$runpid"
 t_status 0 "after the container ends, sprout rm removes the image" "$SPROUT" rm "$BB"

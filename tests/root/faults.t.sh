@@ -44,6 +44,21 @@ if mount -t tmpfs -o size=24m,mode=0755 tmpfs "$small"; then
   mount -o remount,size=512m "$small"
   out=$(CACHE=$small/cache as "$SPROUT" run --no-home "$py" python3 -c 'print("room")' 2>&1); st=$?
   t_is "$st:$out" "0:room" "full cache FS: with space again, the next run imports and runs"
+  # a cache on its own file system: a container's root mount names the entry by its path
+  # inside that file system (/cache/images/...), a tail of the path rm knows it by
+  CACHE=$small/cache as "$SPROUT" run --no-home "$bb" sleep 3 > /dev/null 2>&1 &
+  runner=$!
+  sleep 1
+  out=$(CACHE=$small/cache as "$SPROUT" images 2>&1)
+  t_match "$out" "busybox.oci \(in use\)" "cache on its own FS: images shows a running container's image in use"
+  out=$(CACHE=$small/cache as "$SPROUT" rm "$bb" 2>&1); st=$?
+  t_is "$st" 125 "cache on its own FS: rm of an image a running container uses is refused"
+  t_match "$out" "in use by a running container" "  ... saying it is in use"
+  out=$(CACHE=$small/cache as "$SPROUT" prune 2>&1)
+  t_match "$out" "in use; kept" "cache on its own FS: prune keeps it"
+  wait "$runner"
+  t_status 0 "cache on its own FS: once the container has ended, rm removes it" \
+    runuser -u "$A" -- env SPROUT_CACHE_DIR="$small/cache" "$SPROUT" rm "$bb"
   umount "$small"
 else
   t_skip "full cache FS" "cannot mount a tmpfs here"
@@ -102,8 +117,8 @@ else t_notok "entry deleted under a running container: no crash" "exit $st: $(ca
 out=$(CACHE=$cache as "$SPROUT" run --no-home "$w/img.oci" echo again 2>&1); st=$?
 t_is "$st:$out" "0:again" "entry deleted: the next run imports again and runs"
 # `sprout rm` while a `sprout start` holder (what a Slurm step runs in) uses the entry: refused
-# with one line, and the step's tasks still find their files. (`sprout run` execs the command
-# and closes every descriptor first, its hold on the entry included: an rm then takes the entry.)
+# with one line, and the step's tasks still find their files. (The holder keeps the entry's
+# lock; `sprout run` closes it at exec, and rm then finds the container's root mount instead.)
 out=$(CACHE=$cache as python3 "$SPROUT_SRC/tests/helper/start-driver.py" "$SPROUT" --no-home "$w/img.oci" -- \
   "\"$SPROUT\" rm '$w/img.oci'; echo rm-status:\$?; nsenter -U -m --preserve-credentials -t \"\$HOLDER_PID\" -- sh -c 'cat /bin/busybox > /dev/null && echo intact'" 2>&1)
 t_match "$out" "rm-status:125" "sprout rm while a start holder uses the entry is refused"
