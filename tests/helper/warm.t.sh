@@ -29,6 +29,12 @@ elif command -v ldd >/dev/null; then
 else
   t_skip "sprout links only libc and jansson" "no ldd"
 fi
+# where musl-gcc is installed (as install-deps does) configure links it against musl: none
+# of glibc's static start-up (cpuid probing, self-relocation: ~1 ms per start on a VM)
+if command -v musl-gcc >/dev/null && [ -z "${SPROUT_SANITIZERS:-}" ] && nm "$SPROUT" 2>/dev/null | grep -qw sp_container_enter; then
+  t_is "$(nm "$SPROUT" | grep -cw -e init_cpu_features -e _dl_relocate_static_pie)" 0 \
+    "with musl-gcc installed, sprout is linked against musl (no glibc start-up in it)"
+fi
 importer=$(dirname "$(readlink -f "$SPROUT")")/sprout-import
 t_check "sprout-import lies next to sprout" test -x "$importer"
 
