@@ -104,7 +104,7 @@ sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t 
   s->path = NULL;
   if (mkdir (path, 0700) < 0 && errno != EEXIST)
     return sp_error_make (err, errno, "cache %s", path);
-  s->fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  s->fd = openat (AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (s->fd < 0)
     {
       if (errno == ELOOP || (errno == ENOTDIR && lstat (path, &st) == 0 && S_ISLNK (st.st_mode)))
@@ -483,7 +483,7 @@ sp_image_in_place (const char *ref, const char *path, bool bundle, struct sp_ima
       img->env[0] = xstrdup (DEFAULT_PATH);
       return 0;
     }
-  dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dfd = openat (AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
     fd = openat (dfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0 || fstat (fd, &st) < 0)
@@ -577,7 +577,7 @@ sp_refkey_get (const char *ref, struct sp_refkey *k)
     }
   else if (S_ISDIR (st.st_mode))
     {
-      dfd = open (k->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dfd = openat (AT_FDCWD, k->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (dfd < 0)
         goto other;
       if (dir_has (dfd, "index.json", S_IFREG, &k->st))

@@ -146,7 +146,7 @@ open_cache (const char *cache_dir, uid_t uid)
 {
   cleanup_free char *path = sp_cache_path (cache_dir);
   struct stat st;
-  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat (AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
   if (fd >= 0 && (fstat (fd, &st) < 0 || st.st_uid != uid))
     {
