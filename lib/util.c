@@ -110,10 +110,57 @@ sp_read_all (int fd, void *buf, size_t len)
 }
 
 char *
+sp_read_to_eof (int fd, size_t max, size_t *len_out)
+{
+  size_t len = 0, cap = 4096;
+  char *buf = malloc (cap + 1);
+
+  if (buf == NULL)
+    return NULL;
+  for (;;)
+    {
+      ssize_t r;
+
+      if (len == cap)
+        {
+          char *nb;
+          if (cap >= max)
+            {
+              free (buf);
+              errno = EFBIG;
+              return NULL;
+            }
+          cap *= 2;
+          nb = realloc (buf, cap + 1);
+          if (nb == NULL)
+            {
+              free (buf);
+              return NULL;
+            }
+          buf = nb;
+        }
+      r = read (fd, buf + len, cap - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          free (buf);
+          return NULL;
+        }
+      if (r == 0)
+        break;
+      len += (size_t) r;
+    }
+  buf[len] = '\0';
+  *len_out = len;
+  return buf;
+}
+
+char *
 sp_read_text (int fd, size_t max)
 {
   struct stat st;
-  size_t cap, len = 0;
+  size_t len;
   char *buf;
   ssize_t n;
 
@@ -132,36 +179,7 @@ sp_read_text (int fd, size_t max)
       return buf;
     }
   /* size 0: a /proc file, whose size is known only at its end */
-  cap = 4096;
-  buf = xmalloc (cap);
-  for (;;)
-    {
-      if (len + 1 == cap)
-        {
-          if (cap > max)
-            {
-              free (buf);
-              return NULL;
-            }
-          cap *= 2;
-          buf = realloc (buf, cap);
-          if (buf == NULL)
-            abort ();
-        }
-      n = read (fd, buf + len, cap - 1 - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          free (buf);
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      len += (size_t) n;
-    }
-  buf[len] = '\0';
-  return buf;
+  return sp_read_to_eof (fd, max, &len);
 }
 
 static bool

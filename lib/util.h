@@ -62,6 +62,11 @@ int sp_write_all (int fd, const void *buf, size_t len);
 /* Read up to len bytes, retrying until len or EOF. Returns bytes read or -1/errno. */
 ssize_t sp_read_all (int fd, void *buf, size_t len);
 
+/* fd read to its end (a pipe, a /proc file) into a malloc'd NUL-terminated buffer of at
+ * most max bytes, its length in *len_out; NULL on a read error, with EFBIG when longer
+ * than max, or when out of memory (no abort: the plugin runs in slurmstepd). */
+char *sp_read_to_eof (int fd, size_t max, size_t *len_out);
+
 /* The whole of the regular file open on fd (at most max bytes; a /proc file, whose
  * size reads 0, to its end), NUL-terminated and malloc'd; NULL when fd is -1, not a
  * regular file, larger than max or unreadable. */

@@ -183,54 +183,6 @@ fd_above_stdio (int *fd)
   return 0;
 }
 
-/* Read fd to EOF into a malloc'd NUL-terminated buffer of at most max bytes. */
-static char *
-read_to_eof (int fd, size_t max, size_t *len_out)
-{
-  size_t len = 0, cap = 4096;
-  char *buf = malloc (cap + 1);
-
-  if (buf == NULL)
-    return NULL;
-  for (;;)
-    {
-      ssize_t r;
-
-      if (len == cap)
-        {
-          char *nb;
-          if (cap >= max)
-            {
-              free (buf);
-              errno = EFBIG;
-              return NULL;
-            }
-          cap *= 2;
-          nb = realloc (buf, cap + 1);
-          if (nb == NULL)
-            {
-              free (buf);
-              return NULL;
-            }
-          buf = nb;
-        }
-      r = read (fd, buf + len, cap - len);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        {
-          free (buf);
-          return NULL;
-        }
-      if (r == 0)
-        break;
-      len += (size_t) r;
-    }
-  buf[len] = '\0';
-  *len_out = len;
-  return buf;
-}
-
 /* The helper's one "sprout: error: " line without the prefix, else its last line. */
 static char *
 error_from_output (int err_fd)
@@ -495,7 +447,7 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
   out_w = -1;
   h->keepalive_fd = steal_fd (&in_w);
 
-  records = read_to_eof (out_r, MAX_RECORDS, &len);
+  records = sp_read_to_eof (out_r, MAX_RECORDS, &len);
   if (records == NULL)
     sp_error_make (err, errno, "cannot read the helper's output");
   else if (parse_records (records, len, h, &ready, err) < 0)
