@@ -57,6 +57,24 @@ cap_is_default (int c)
   return false;
 }
 
+/* How many capabilities the kernel has (not the headers): the first number
+ * PR_CAPBSET_READ rejects (binary search; capability sets are 64 bits). */
+static int
+n_capabilities (void)
+{
+  int lo = 0, hi = 64;  /* lo valid (CAP_CHOWN), hi invalid */
+
+  while (hi - lo > 1)
+    {
+      int mid = (lo + hi) / 2;
+      if (prctl (PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+        lo = mid;
+      else
+        hi = mid;
+    }
+  return hi;
+}
+
 int
 sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
 {
@@ -74,23 +92,7 @@ sp_privs_drop_for_exec (bool keep_default_set, sp_error_t *err)
    * bounding set grants nothing (as for any process of the user on the host; a nested
    * user namespace starts with a full one anyway): the 41 prctl calls are left out.
    * Root itself (uid 0 mapped to itself) still gets the empty set. */
-  if (!keep_default_set && getuid () != 0)
-    last = 0;
-  else
-  /* ask the kernel, not the headers, how many capabilities there are: the
-   * first number PR_CAPBSET_READ rejects (binary search; capability sets are 64 bits) */
-  {
-    int lo = 0, hi = 64;  /* lo valid (CAP_CHOWN), hi invalid */
-    while (hi - lo > 1)
-      {
-        int mid = (lo + hi) / 2;
-        if (prctl (PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
-          lo = mid;
-        else
-          hi = mid;
-      }
-    last = hi;
-  }
+  last = !keep_default_set && getuid () != 0 ? 0 : n_capabilities ();
   for (int c = 0; c < last; c++)
     if (!(keep_default_set && cap_is_default (c)) && prctl (PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
       {
