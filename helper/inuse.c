@@ -56,17 +56,12 @@ entry_of (const char *root, const char *cache, size_t cache_len)
   if (n < pre + HEX_LEN + t || strcmp (root + n - t, tail) != 0)
     return NULL;
   hex = root + n - t - HEX_LEN;
-  if (strncmp (hex - pre, "/images/", pre) != 0)
+  if (strncmp (hex - pre, "/images/", pre) != 0 || strspn (hex, "0123456789abcdef") < HEX_LEN)
     return NULL;
-  for (size_t i = 0; i < HEX_LEN; i++)
-    if (!isxdigit ((unsigned char) hex[i]) || isupper ((unsigned char) hex[i]))
-      return NULL;
-  /* the part before /images/ must be a '/'-aligned tail of the cache's path (or empty:
-   * the cache is the root of its file system) */
+  /* the part before /images/ must be a tail of the cache's path (it starts with '/', so
+   * at a directory), or empty: the cache is the root of its file system */
   n = (size_t) (hex - pre - root);
   if (n > cache_len || strncmp (cache + cache_len - n, root, n) != 0)
-    return NULL;
-  if (n > 0 && n < cache_len && cache[cache_len - n] != '/')
     return NULL;
   return hex;
 }
@@ -78,7 +73,7 @@ scan_mountinfo (char *text, const char *cache, char ***found, size_t *n_found)
 
   for (char *line = text, *next; line != NULL && *line != '\0'; line = next)
     {
-      char *f[5], *p = line;
+      char *f[5] = { NULL }, *p = line;
       const char *hex;
 
       next = strchr (line, '\n');
