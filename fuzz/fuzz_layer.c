@@ -1,9 +1,9 @@
-/* fuzz_layer.c: libFuzzer target for layer application (helper/layer.c). The input is a
+/* fuzz_layer.c: libFuzzer target for layer application (helper/import/layer.c). The input is a
  * layer blob (plain tar, or gzip/zstd by its magic) applied under a fresh root inside a
  * box directory. Besides the sanitizers' findings, anything created in the box outside
  * the root, or in the canary directory next to it, is an escape and aborts. */
 #include "config.h"
-#include "layer.h"
+#include "import/layer.h"
 #include "util.h"
 
 #include <dirent.h>

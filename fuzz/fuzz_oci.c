@@ -1,4 +1,4 @@
-/* fuzz_oci.c: libFuzzer target for the image JSON handling (helper/oci.c). The first byte
+/* fuzz_oci.c: libFuzzer target for the image JSON handling (helper/import/oci.c). The first byte
  * picks what the rest is:
  *   0  an image config (sp_config_parse)
  *   1  a descriptor (sp_descriptor_parse)
@@ -9,9 +9,9 @@
  * In 3-5 the harness writes the blobs under their true digests, so the parsers are
  * reached rather than the digest checks. */
 #include "config.h"
-#include "digest.h"
-#include "oci.h"
-#include "source.h"
+#include "import/digest.h"
+#include "import/oci.h"
+#include "import/source.h"
 #include "util.h"
 
 #include <fcntl.h>

@@ -123,7 +123,7 @@ helper_env (spank_t sp, const struct sp_config *c)
   /* plugstack's cache_dir= is passed as --cache-dir and wins; else the user's choice */
   if (c->cache_dir == NULL && env_pass (sp, &env, &n, "SPROUT_CACHE_DIR") < 0)
     goto fail;
-  /* the Slurm commands proxy (helper/proxy.c) finds the host's commands on the job's PATH */
+  /* the Slurm commands proxy (helper/proxy/proxy.c) finds the host's commands on the job's PATH */
   {
     cleanup_free char *path = job_getenv (sp, "PATH");
     if (path != NULL && (env[n++] = sp_strdup_printf ("SPROUT_HOST_PATH=%s", path)) == NULL)

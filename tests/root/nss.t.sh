@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/root/nss.t.sh: the user's entry in the container's /etc/passwd and /etc/group where
-# the host's NSS has more than files (helper/user.h). sprout is static and has no NSS: a
+# the host's NSS has more than files (helper/runtime/user.h). sprout is static and has no NSS: a
 # user found in /etc/passwd under "files" needs nothing more; a user only a module knows
 # (here libnss-extrausers, standing in for sss or ldap) is asked of the importer once and
 # kept in the cache for 10 minutes. Runs as root: the host's nsswitch.conf and the module's

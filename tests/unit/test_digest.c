@@ -1,7 +1,7 @@
 /* test_digest.c: sha256 streaming and digest-string validation. */
 #include "config.h"
 #include <string.h>
-#include "digest.h"
+#include "import/digest.h"
 #include "tap.h"
 
 int

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "digest.h"
-#include "layer.h"
+#include "import/digest.h"
+#include "import/layer.h"
 #include "util.h"
 #include "tap.h"
 

@@ -1,5 +1,5 @@
 /* test_malloc.c: the allocator sprout uses when it is linked against musl
- * (helper/musl-malloc.c), compiled here under other names so that it does not replace
+ * (helper/musl/malloc.c), compiled here under other names so that it does not replace
  * this test's own malloc: blocks aligned and apart, reuse, realloc keeping content,
  * calloc zeroing reused blocks, overflow refused, big blocks, and a random workload
  * whose every block is checked byte for byte. */
@@ -11,7 +11,7 @@
 #define posix_memalign t_posix_memalign
 #define memalign t_memalign
 #define malloc_usable_size t_malloc_usable_size
-#include "../../helper/musl-malloc.c"
+#include "../../helper/musl/malloc.c"
 #undef malloc
 #undef calloc
 #undef realloc

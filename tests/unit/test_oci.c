@@ -1,7 +1,7 @@
 /* test_oci.c: descriptor, media type, index selection and config parsing. */
 #include "config.h"
 #include <string.h>
-#include "oci.h"
+#include "import/oci.h"
 #include "util.h"
 #include "tap.h"
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "env.h"
-#include "mounts.h"
-#include "passwd.h"
+#include "runtime/env.h"
+#include "runtime/mounts.h"
+#include "runtime/passwd.h"
 #include "syscalls.h"
 #include "util.h"
 #include "tap.h"

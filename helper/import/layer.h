@@ -1,0 +1,89 @@
+/* layer.h: applying image layers to a root file system, rootless and escape-proof.
+ *
+ * Every path is resolved under the root's directory fd: openat2(RESOLVE_IN_ROOT),
+ * or, where the kernel lacks openat2 (ENOSYS), an equivalent component-by-component
+ * walk with O_NOFOLLOW that treats symlinks and ".." as if the root were "/".
+ * The last component is always created, replaced or removed by name under its
+ * parent's fd and never followed. So absolute paths, "..", and symlinks planted by
+ * earlier entries (etc -> /, a -> ../../.., a symlink named ".") all stay inside.
+ *
+ * Entries: regular files (sparse holes kept), directories, symlinks (recreated
+ * verbatim, never followed), hard links (only to files already inside the root),
+ * whiteouts (.wh.NAME) and opaque directories (.wh..wh..opq, which spares entries
+ * of the same layer). Device nodes, fifos and sockets are skipped and counted.
+ * Modes (setuid/setgid bits included: the files belong to the user, so the bits
+ * give nobody more than the user has) and mtimes are kept; owners become the user.
+ * Directories stay u+rwx while layers are applied and get their final modes and
+ * mtimes in sp_unpack_finish. Extended attributes are not applied. */
+#ifndef SPROUT_LAYER_H
+#define SPROUT_LAYER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+#include "import/oci.h"
+#include "import/source.h"
+
+struct sp_dirmode;
+struct sp_pathset;
+struct sp_pool;
+struct pdir;
+
+struct sp_unpack {
+  int rootfd;                  /* the root file system being filled (not owned) */
+  int verbose;
+  void (*progress) (void *ctx, uint64_t bytes);  /* called with compressed bytes read */
+  void *progress_ctx;
+  /* counters over all layers */
+  uint64_t n_files, n_dirs, n_links, n_symlinks, n_whiteouts, n_skipped;
+  /* private */
+  struct sp_dirmode *dirs;
+  size_t n_dirmodes, cap_dirmodes;
+  struct sp_pathset *layer_paths;
+  uint8_t *inbuf, *outbuf;
+  char *cached_parent;
+  int cached_parent_fd;
+  struct pdir *cached_pdir;    /* owns cached_parent_fd, shared with queued files */
+  struct sp_pool *pool;        /* writer threads for small files, or NULL */
+};
+
+/* Prepare to apply layers under rootfd. Small regular files are written by a few
+ * threads (creating inodes is what costs most on a real file system): as many as there
+ * are CPUs, at most 4; $SPROUT_UNPACK_THREADS overrides (1: everything in order in the
+ * calling thread). Entries that touch a path still being written, and every removal,
+ * wait for the writers first, so the result is the same as applying in order. */
+void sp_unpack_init (struct sp_unpack *u, int rootfd);
+
+/* Apply one layer read from r. The compressed stream is hashed and checked against
+ * layer->digest and layer->size (when known), the uncompressed tar against diff_id.
+ * what names the layer in errors. 0 or -1 with *err; on -1 the root is half-filled
+ * and must be thrown away. */
+int sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer *layer,
+                    const char *diff_id, const char *what, sp_error_t *err);
+
+/* After the last layer: give directories their final modes and mtimes. */
+int sp_unpack_finish (struct sp_unpack *u, sp_error_t *err);
+
+/* Free what sp_unpack_init and the layers allocated. */
+void sp_unpack_free (struct sp_unpack *u);
+
+/* Open the directory at path (relative, symlinks resolved as if rootfd were "/")
+ * with O_RDONLY|O_DIRECTORY. Returns the fd or -1 with errno. */
+int sp_open_dir_in_root (int rootfd, const char *path);
+
+/* Clean an entry path in place: drop leading "/", empty and "." components, resolve
+ * ".." lexically without climbing above the root. "" means the root itself. */
+void sp_clean_path (char *path);
+
+/* The same for an archive member's name, but ".." may not climb above the top:
+ * 0, or -1 when it does (path then half-cleaned). */
+int sp_clean_member (char *path);
+
+/* Remove name under dfd, recursively for a directory, never following symlinks;
+ * directories are made writable first. ENOENT is success. 0 or -1 with errno. */
+int sp_rmtree_at (int dfd, const char *name);
+
+/* Disk usage (st_blocks) in bytes of everything under dfd, without following symlinks. */
+uint64_t sp_du_at (int dfd);
+
+#endif
