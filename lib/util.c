@@ -109,10 +109,22 @@ sp_read_all (int fd, void *buf, size_t len)
   return (ssize_t) got;
 }
 
+/* read(2) retried on EINTR. */
+static ssize_t
+read_retry (int fd, void *buf, size_t len)
+{
+  ssize_t r;
+
+  do
+    r = read (fd, buf, len);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
 char *
 sp_read_to_eof (int fd, size_t max, size_t *len_out)
 {
-  size_t len = 0, cap = 4096;
+  size_t len = 0, cap = max < 4096 ? max : 4096;
   char *buf = malloc (cap + 1);
 
   if (buf == NULL)
@@ -126,11 +138,16 @@ sp_read_to_eof (int fd, size_t max, size_t *len_out)
           char *nb;
           if (cap >= max)
             {
+              /* full: one byte more tells a text of exactly max bytes from a longer one */
+              r = read_retry (fd, buf + len, 1);
+              if (r == 0)
+                break;
               free (buf);
-              errno = EFBIG;
+              if (r > 0)
+                errno = EFBIG;
               return NULL;
             }
-          cap *= 2;
+          cap = cap > max / 2 ? max : cap * 2;
           nb = realloc (buf, cap + 1);
           if (nb == NULL)
             {
@@ -139,9 +156,7 @@ sp_read_to_eof (int fd, size_t max, size_t *len_out)
             }
           buf = nb;
         }
-      r = read (fd, buf + len, cap - len);
-      if (r < 0 && errno == EINTR)
-        continue;
+      r = read_retry (fd, buf + len, cap - len);
       if (r < 0)
         {
           free (buf);

@@ -17,11 +17,13 @@ sp_freep (void *p)
   free (*(void **) p);
 }
 
+/* Close *fd (if open) and set it to -1, so that a later close or cleanup is harmless. */
 static inline void
 sp_closep (int *fd)
 {
   if (*fd >= 0)
     close (*fd);
+  *fd = -1;
 }
 
 static inline void *
@@ -62,9 +64,10 @@ int sp_write_all (int fd, const void *buf, size_t len);
 /* Read up to len bytes, retrying until len or EOF. Returns bytes read or -1/errno. */
 ssize_t sp_read_all (int fd, void *buf, size_t len);
 
-/* fd read to its end (a pipe, a /proc file) into a malloc'd NUL-terminated buffer of at
- * most max bytes, its length in *len_out; NULL on a read error, with EFBIG when longer
- * than max, or when out of memory (no abort: the plugin runs in slurmstepd). */
+/* fd read to its end (a pipe, a /proc file) into a malloc'd NUL-terminated buffer, its
+ * length in *len_out. The text may be max bytes long; a longer one is never held (the
+ * buffer never grows past max + 1 bytes): NULL with EFBIG. NULL also on a read error,
+ * or when out of memory (no abort: the plugin runs in slurmstepd). */
 char *sp_read_to_eof (int fd, size_t max, size_t *len_out);
 
 /* The whole of the regular file open on fd (at most max bytes; a /proc file, whose
