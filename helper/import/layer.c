@@ -4,7 +4,7 @@
 #include "config.h"
 #include "import/layer.h"
 #include "import/digest.h"
-#include "syscalls.h"
+#include "inroot.h"
 #include "util.h"
 
 #include <archive.h>
@@ -25,7 +25,6 @@
 #define POOL_MAX_BYTES (16u << 20)      /* file data queued for the writers at most */
 #define POOL_MAX_JOBS 1024
 #define POOL_FD_RESERVE 48              /* fds left to the main thread (cache, archive, walks) */
-#define MAX_SYMLINKS 40
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
@@ -99,168 +98,6 @@ pathset_clear (struct sp_pathset *ps)
     free (ps->slot[i]);
   free (ps->slot);
   memset (ps, 0, sizeof (*ps));
-}
-
-/* ---- paths ---- */
-
-/* sp_clean_path and sp_clean_member: at the root, ".." stays there (may_climb) or fails. */
-static int
-clean_path (char *p, bool may_climb)
-{
-  char *out = p, *in = p;
-
-  while (*in)
-    {
-      char *seg = in;
-      size_t n;
-
-      while (*in && *in != '/')
-        in++;
-      n = (size_t) (in - seg);
-      if (*in == '/')
-        in++;
-      if (n == 0 || (n == 1 && seg[0] == '.'))
-        continue;
-      if (n == 2 && seg[0] == '.' && seg[1] == '.')
-        {
-          char *q = out;
-          if (out == p && !may_climb)
-            return -1;
-          while (q > p && q[-1] != '/')
-            q--;
-          out = q > p ? q - 1 : p;  /* ".." at the root stays at the root */
-          continue;
-        }
-      if (out != p)
-        *out++ = '/';
-      memmove (out, seg, n);
-      out += n;
-    }
-  *out = '\0';
-  return 0;
-}
-
-void
-sp_clean_path (char *p)
-{
-  (void) clean_path (p, true);
-}
-
-int
-sp_clean_member (char *p)
-{
-  return clean_path (p, false);
-}
-
-/* The RESOLVE_IN_ROOT walk for kernels without openat2: one component at a time,
- * O_NOFOLLOW, a stack of directory fds for "..", symlink targets spliced in front of
- * what is left (absolute ones restart at the root). */
-static int
-walk_in_root (int rootfd, const char *path)
-{
-  cleanup_free int *stack = NULL;
-  cleanup_free char *work = xstrdup (path);
-  size_t depth = 0, cap = 16;
-  int links = 0, ret = -1, saved;
-  char *cur = work;
-
-  stack = xmalloc (cap * sizeof (int));
-  stack[0] = rootfd;
-  while (*cur)
-    {
-      char *comp = cur, *slash = strchr (cur, '/');
-      struct stat st;
-      int fd;
-
-      if (slash != NULL)
-        {
-          *slash = '\0';
-          cur = slash + 1;
-        }
-      else
-        cur = comp + strlen (comp);
-      if (*comp == '\0' || strcmp (comp, ".") == 0)
-        continue;
-      if (strcmp (comp, "..") == 0)
-        {
-          if (depth > 0)
-            close (stack[depth--]);
-          continue;
-        }
-      fd = openat (stack[depth], comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0 || fstat (fd, &st) < 0)
-        {
-          if (fd >= 0)
-            close (fd);
-          goto out;
-        }
-      if (S_ISLNK (st.st_mode))
-        {
-          char target[4096];
-          ssize_t n = readlinkat (fd, "", target, sizeof (target) - 1);
-          char *next;
-          close (fd);
-          if (n < 0)
-            goto out;
-          if (++links > MAX_SYMLINKS)
-            {
-              errno = ELOOP;
-              goto out;
-            }
-          target[n] = '\0';
-          if (target[0] == '/')
-            while (depth > 0)
-              close (stack[depth--]);
-          next = xasprintf ("%s/%s", target, cur);
-          free (work);
-          work = next;
-          cur = work;
-          continue;
-        }
-      if (!S_ISDIR (st.st_mode))
-        {
-          close (fd);
-          errno = ENOTDIR;
-          goto out;
-        }
-      if (depth + 1 >= cap)
-        {
-          int *bigger = xmalloc (cap * 2 * sizeof (int));
-          memcpy (bigger, stack, cap * sizeof (int));
-          free (stack);
-          stack = bigger;
-          cap *= 2;
-        }
-      stack[++depth] = fd;
-    }
-  ret = openat (stack[depth], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-out:
-  saved = errno;
-  while (depth > 0)
-    close (stack[depth--]);
-  errno = saved;
-  return ret;
-}
-
-int
-sp_open_dir_in_root (int rootfd, const char *path)
-{
-  static int no_openat2;
-  int fd;
-
-  if (*path == '\0')
-    return openat (rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (!no_openat2)
-    {
-      do
-        fd = sp_openat2 (rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-                         RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
-      while (fd < 0 && errno == EAGAIN);
-      if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-        return fd;
-      no_openat2 = 1;  /* ENOSYS, or EPERM from a seccomp filter that does not know it */
-    }
-  return walk_in_root (rootfd, path);
 }
 
 /* ---- writer threads for small files ---- */
@@ -619,24 +456,7 @@ parent_fd (struct sp_unpack *u, const char *parent)
   if (u->cached_parent != NULL && strcmp (u->cached_parent, parent) == 0)
     return u->cached_parent_fd;
   forget_parent (u);
-  fd = sp_open_dir_in_root (u->rootfd, parent);
-  if (fd < 0 && errno == ENOENT && *parent != '\0')
-    {
-      cleanup_free char *pp = xstrdup (parent);
-      char *slash = strrchr (pp, '/');
-      const char *base = slash ? parent + (slash - pp) + 1 : parent;
-      int pfd;
-
-      if (slash != NULL)
-        *slash = '\0';
-      pfd = parent_fd (u, slash ? pp : "");
-      if (pfd < 0)
-        return -1;
-      if (mkdirat (pfd, base, 0755) < 0 && errno != EEXIST)
-        return -1;
-      forget_parent (u);
-      fd = sp_open_dir_in_root (u->rootfd, parent);
-    }
+  fd = sp_mkdirs_in_root (u->rootfd, parent, 0755);
   if (fd < 0)
     return -1;
   u->cached_parent = xstrdup (parent);
@@ -845,6 +665,8 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
       && pool_barrier (u->pool, err) < 0)
     return -1;
   pfd = parent_fd (u, parent);
+  if (pfd < 0 && errno == EEXIST)
+    return sp_error_make (err, 0, "%s: a symlink on its way points to a missing path", path);
   if (pfd < 0)
     return sp_error_make (err, errno, "%s", path);
 
@@ -865,7 +687,7 @@ apply_entry (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp
       tparent = split_parent (target, &tbase);
       if (clear_slot (u, pfd, base, false, err, path) < 0)
         return -1;
-      tfd = sp_open_dir_in_root (u->rootfd, tparent);
+      tfd = sp_open_in_root (u->rootfd, tparent, O_RDONLY | O_DIRECTORY);
       if (tfd < 0)
         return sp_error_make (err, errno, "%s: hard link target \"%s\" is not inside the image", path, hardlink);
       r = linkat (tfd, tbase, pfd, base, 0);
@@ -1191,7 +1013,7 @@ sp_unpack_finish (struct sp_unpack *u, sp_error_t *err)
         *slash = '\0';
       else
         parent[0] = '\0';
-      pfd = sp_open_dir_in_root (u->rootfd, parent);
+      pfd = sp_open_in_root (u->rootfd, parent, O_RDONLY | O_DIRECTORY);
       if (pfd < 0)
         continue;  /* removed by a later layer */
       fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

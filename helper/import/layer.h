@@ -1,8 +1,8 @@
 /* layer.h: applying image layers to a root file system, rootless and escape-proof.
  *
- * Every path is resolved under the root's directory fd: openat2(RESOLVE_IN_ROOT),
- * or, where the kernel lacks openat2 (ENOSYS), an equivalent component-by-component
- * walk with O_NOFOLLOW that treats symlinks and ".." as if the root were "/".
+ * Every entry's path is cleaned lexically (sp_clean_path) and its directory resolved
+ * under the root's directory fd by lib/inroot.h (openat2 RESOLVE_IN_ROOT, or the walk
+ * that treats symlinks and ".." the same way where openat2 is missing or refused).
  * The last component is always created, replaced or removed by name under its
  * parent's fd and never followed. So absolute paths, "..", and symlinks planted by
  * earlier entries (etc -> /, a -> ../../.., a symlink named ".") all stay inside.
@@ -66,18 +66,6 @@ int sp_unpack_finish (struct sp_unpack *u, sp_error_t *err);
 
 /* Free what sp_unpack_init and the layers allocated. */
 void sp_unpack_free (struct sp_unpack *u);
-
-/* Open the directory at path (relative, symlinks resolved as if rootfd were "/")
- * with O_RDONLY|O_DIRECTORY. Returns the fd or -1 with errno. */
-int sp_open_dir_in_root (int rootfd, const char *path);
-
-/* Clean an entry path in place: drop leading "/", empty and "." components, resolve
- * ".." lexically without climbing above the root. "" means the root itself. */
-void sp_clean_path (char *path);
-
-/* The same for an archive member's name, but ".." may not climb above the top:
- * 0, or -1 when it does (path then half-cleaned). */
-int sp_clean_member (char *path);
 
 /* Remove name under dfd, recursively for a directory, never following symlinks;
  * directories are made writable first. ENOENT is success. 0 or -1 with errno. */

@@ -3,7 +3,7 @@
  * extracted to disk and only one member is open at a time. */
 #include "config.h"
 #include "import/source.h"
-#include "import/layer.h"
+#include "inroot.h"
 #include "util.h"
 
 #include <archive.h>

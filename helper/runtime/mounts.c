@@ -1,6 +1,7 @@
 /* mounts.c: mount targets resolved inside a root, mounts made through fds (see mounts.h). */
 #include "config.h"
 #include "runtime/mounts.h"
+#include "inroot.h"
 #include "syscalls.h"
 #include "util.h"
 
@@ -32,69 +33,6 @@ struct sp_mount_attr {
   uint64_t propagation;
   uint64_t userns_fd;
 };
-
-/* Fallback without openat2: one component at a time, never following a symlink. */
-static int
-open_nofollow_walk (int rootfd, const char *path, int flags)
-{
-  cleanup_free char *copy = xstrdup (path);
-  cleanup_close int cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
-  char *save = NULL, *c, *next;
-
-  if (cur < 0)
-    return -1;
-  c = strtok_r (copy, "/", &save);
-  if (c == NULL)
-    return openat (rootfd, ".", flags | O_CLOEXEC);
-  for (; c != NULL; c = next)
-    {
-      int fd;
-      next = strtok_r (NULL, "/", &save);
-      if (strcmp (c, "..") == 0)
-        {
-          errno = EXDEV;  /* never climb: targets are normalised before they get here */
-          return -1;
-        }
-      if (next == NULL)
-        {
-          fd = openat (cur, c, flags | O_NOFOLLOW | O_CLOEXEC);
-          if (fd >= 0 && (flags & O_PATH))
-            {
-              struct stat st;
-              if (fstat (fd, &st) == 0 && S_ISLNK (st.st_mode))
-                {
-                  close (fd);
-                  errno = ELOOP;  /* a symlink: refused on this path */
-                  return -1;
-                }
-            }
-          return fd;
-        }
-      fd = openat (cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        {
-          struct stat st;
-          int e = errno;
-          if (fstatat (cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
-            e = ELOOP;  /* a symlink: refused on this path */
-          errno = e;
-          return -1;
-        }
-      close (cur);
-      cur = fd;
-    }
-  return -1;
-}
-
-int
-sp_open_in_root (int rootfd, const char *path, int flags)
-{
-  int fd = sp_openat2 (rootfd, path, (uint64_t) (flags | O_CLOEXEC), 0,
-                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-  if (fd >= 0 || errno != ENOSYS)
-    return fd;
-  return open_nofollow_walk (rootfd, path, flags);
-}
 
 static int
 check_kind (int fd, const char *path, enum sp_target_kind kind, sp_error_t *err)
@@ -143,14 +81,29 @@ create_component (int parent, const char *name, const char *path, bool as_file, 
   return sp_error_make (err, EEXIST, "cannot create mount target %s", path);
 }
 
+/* The message for errno e met on the way to mount target path. */
+static int
+target_error (sp_error_t *err, int e, const char *path)
+{
+  if (e == ELOOP)
+    sp_error_make (err, e, "mount target %s: goes through a symlink that cannot be followed safely here", path);
+  else if (e == EEXIST)
+    sp_error_make (err, 0, "mount target %s: a symlink on its way points to a missing path", path);
+  else
+    sp_error_make (err, e, "mount target %s", path);
+  errno = e;
+  return -1;
+}
+
 int
 sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool create,
                 bool replace_link, sp_error_t *err)
 {
-  cleanup_free char *prefix = NULL;
-  cleanup_close int cur = -1;
+  cleanup_free char *parent = NULL;
+  cleanup_close int pfd = -1;
+  const char *name;
+  char *slash;
   int fd;
-  size_t len = strlen (path), i = 0;
 
   fd = sp_open_in_root (rootfd, path, O_PATH);
   if (fd >= 0)
@@ -162,64 +115,35 @@ sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool cre
         }
       return fd;
     }
-  /* without openat2 a symlink in the last place reads ELOOP: replaceable like a missing file */
+  /* a symlink loop in the last place is replaceable like a missing file */
   if (errno == ELOOP && replace_link)
     errno = ENOENT;
   if (errno != ENOENT || !create)
+    return target_error (err, errno, path);
+
+  /* create what is missing: the directories on the way, then the target itself */
+  parent = xstrdup (path);
+  sp_clean_path (parent);
+  slash = strrchr (parent, '/');
+  name = slash ? slash + 1 : parent;
+  if (*name == '\0')
+    return target_error (err, ENOENT, path);
+  if (slash != NULL)
+    *slash = '\0';
+  pfd = sp_mkdirs_in_root (rootfd, slash ? parent : "", 0755);
+  if (pfd < 0)
+    return target_error (err, errno, path);
+  if (create_component (pfd, name, path, kind == SP_TARGET_FILE, replace_link, err) < 0)
+    return -1;
+  fd = sp_open_in_root (rootfd, path, O_PATH);
+  if (fd < 0)
+    return target_error (err, errno, path);
+  if (check_kind (fd, path, kind, err) < 0)
     {
-      int e = errno;
-      if (e == ELOOP)
-        sp_error_make (err, e, "mount target %s: goes through a symlink that cannot be followed safely here", path);
-      else
-        sp_error_make (err, e, "mount target %s", path);
-      errno = e;
+      close (fd);
       return -1;
     }
-
-  /* create what is missing, one component at a time, each parent resolved in the root */
-  prefix = xmalloc (len + 2);
-  cur = sp_open_in_root (rootfd, "/", O_PATH | O_DIRECTORY);
-  if (cur < 0)
-    return sp_error_make (err, errno, "cannot open the container root");
-  while (i < len)
-    {
-      size_t start, end;
-      bool last;
-      int next;
-
-      while (i < len && path[i] == '/')
-        i++;
-      start = i;
-      while (i < len && path[i] != '/')
-        i++;
-      end = i;
-      if (end == start)
-        break;
-      while (i < len && path[i] == '/')
-        i++;
-      last = i >= len;
-      memcpy (prefix, path, end);
-      prefix[end] = '\0';
-      next = sp_open_in_root (rootfd, prefix, O_PATH);
-      if (next < 0 && (errno == ENOENT || (last && replace_link && errno == ELOOP)))
-        {
-          cleanup_free char *name = strndup (path + start, end - start);
-          if (name == NULL)
-            return sp_error_make (err, ENOMEM, "mount target %s", path);
-          if (create_component (cur, name, path, last && kind == SP_TARGET_FILE, last && replace_link, err) < 0)
-            return -1;
-          next = sp_open_in_root (rootfd, prefix, O_PATH);
-        }
-      if (next < 0 && errno == ELOOP)
-        return sp_error_make (err, errno, "mount target %s: goes through a symlink that cannot be followed safely here", path);
-      if (next < 0)
-        return sp_error_make (err, errno, "mount target %s", path);
-      close (cur);
-      cur = next;
-    }
-  if (check_kind (cur, path, kind, err) < 0)
-    return -1;
-  return steal_fd (&cur);
+  return fd;
 }
 
 int
