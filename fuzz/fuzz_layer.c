@@ -1,9 +1,12 @@
-/* fuzz_layer.c: libFuzzer target for layer application (helper/import/layer.c). The input is a
- * layer blob (plain tar, or gzip/zstd by its magic) applied under a fresh root inside a
- * box directory. Besides the sanitizers' findings, anything created in the box outside
+/* fuzz_layer.c: libFuzzer target for layer application (helper/import/, lib/inroot.c).
+ * The input is a layer blob (plain tar, or gzip/zstd by its magic) applied under a fresh
+ * root inside a box directory. Besides the sanitizers' findings, anything created in the box outside
  * the root, or in the canary directory next to it, is an escape and aborts. */
 #include "config.h"
+#include "cache/tree.h"
 #include "import/layer.h"
+#include "import/oci.h"
+#include "import/source.h"
 #include "util.h"
 
 #include <dirent.h>

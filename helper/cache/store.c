@@ -25,7 +25,7 @@
 #include "config.h"
 #include "cache/store.h"
 #include "cache/cache.h"
-#include "import/layer.h"
+#include "cache/tree.h"
 #include "util.h"
 
 #include <dirent.h>

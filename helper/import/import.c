@@ -5,6 +5,7 @@
 #include "cache/cache.h"
 #include "import/digest.h"
 #include "import/layer.h"
+#include "cache/tree.h"
 #include "import/oci.h"
 #include "import/progress.h"
 #include "import/source.h"

@@ -14,20 +14,25 @@
  * Modes (setuid/setgid bits included: the files belong to the user, so the bits
  * give nobody more than the user has) and mtimes are kept; owners become the user.
  * Directories stay u+rwx while layers are applied and get their final modes and
- * mtimes in sp_unpack_finish. Extended attributes are not applied. */
+ * mtimes in sp_unpack_finish. Extended attributes are not applied.
+ *
+ * The code: layer.c (this API, the loop over a layer's entries, final directory modes),
+ * pipeline.c (blob -> digest -> decoder -> digest -> tar reader), apply.c (one entry:
+ * files, directories, symlinks, hard links, whiteouts), pool.c (writer threads for
+ * small files), pathset.c (the sets of paths they keep). */
 #ifndef SPROUT_LAYER_H
 #define SPROUT_LAYER_H
 
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
-#include "import/oci.h"
-#include "import/source.h"
 
 struct sp_dirmode;
+struct sp_layer;
 struct sp_pathset;
+struct sp_pdir;
 struct sp_pool;
-struct pdir;
+struct sp_reader;
 
 struct sp_unpack {
   int rootfd;                  /* the root file system being filled (not owned) */
@@ -43,7 +48,7 @@ struct sp_unpack {
   uint8_t *inbuf, *outbuf;
   char *cached_parent;
   int cached_parent_fd;
-  struct pdir *cached_pdir;    /* owns cached_parent_fd, shared with queued files */
+  struct sp_pdir *cached_pdir;    /* owns cached_parent_fd, shared with queued files */
   struct sp_pool *pool;        /* writer threads for small files, or NULL */
 };
 
@@ -66,12 +71,5 @@ int sp_unpack_finish (struct sp_unpack *u, sp_error_t *err);
 
 /* Free what sp_unpack_init and the layers allocated. */
 void sp_unpack_free (struct sp_unpack *u);
-
-/* Remove name under dfd, recursively for a directory, never following symlinks;
- * directories are made writable first. ENOENT is success. 0 or -1 with errno. */
-int sp_rmtree_at (int dfd, const char *name);
-
-/* Disk usage (st_blocks) in bytes of everything under dfd, without following symlinks. */
-uint64_t sp_du_at (int dfd);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "import/digest.h"
+#include "cache/tree.h"
 #include "import/layer.h"
 #include "import/oci.h"
 #include "import/source.h"
