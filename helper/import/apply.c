@@ -113,7 +113,7 @@ write_file (struct archive *a, struct archive_entry *e, int fd, sp_error_t *err,
   /* a failure right after the last data byte is the missing padding of an umoci
    * layer (see sp_layer_apply); any other is the archive's error, reported by the caller */
   if (r != ARCHIVE_EOF && !(r == ARCHIVE_FATAL && end == archive_entry_size (e)))
-    return -2;
+    return SP_APPLY_ARCHIVE;
   if (archive_entry_size (e) > end && ftruncate (fd, archive_entry_size (e)) < 0)
     return sp_error_make (err, errno, "%s", path);
   return 0;
@@ -148,7 +148,7 @@ queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, con
   if (r != ARCHIVE_EOF && !(r == ARCHIVE_FATAL && end == size))
     {
       sp_job_free (j);
-      return -2;
+      return SP_APPLY_ARCHIVE;
     }
   j->pdir = u->cached_pdir;  /* the parent's fd, shared with the one-entry cache */
   sp_pdir_ref (j->pdir);

@@ -11,6 +11,14 @@ struct archive;
 struct archive_entry;
 struct sp_unpack;
 
+/* What sp_entry_apply and the functions below it return. */
+enum sp_apply_rc {
+  SP_APPLY_OK = 0,
+  SP_APPLY_FAILED = -1,   /* *err says why */
+  SP_APPLY_ARCHIVE = -2,  /* libarchive failed reading the entry's data; *err is not set:
+                             the archive's error (or the stream's under it) says why */
+};
+
 /* A directory's final mode and mtime, applied by sp_unpack_finish; seq keeps the order
  * in which layers said it, so that the last word counts. */
 struct sp_dirmode {
@@ -20,8 +28,7 @@ struct sp_dirmode {
   size_t seq;
 };
 
-/* Apply entry e, whose data a is positioned at. 0, -1 with *err, or -2 when libarchive
- * failed reading the entry's data (*err not set: the archive's error says why). */
+/* Apply entry e, whose data a is positioned at. An enum sp_apply_rc. */
 int sp_entry_apply (struct sp_unpack *u, struct archive *a, struct archive_entry *e, sp_error_t *err);
 
 /* Drop the one-entry parent directory cache (its fd stays open while queued files use it). */

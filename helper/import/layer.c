@@ -90,9 +90,9 @@ sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer 
           goto archive_failed;
         }
       rr = sp_entry_apply (u, a, e, err);
-      if (rr == -2)
+      if (rr == SP_APPLY_ARCHIVE)
         goto archive_failed;
-      if (rr < 0)
+      if (rr != SP_APPLY_OK)
         {
           sp_error_wrap (err, "%s", what);
           goto out;

@@ -82,6 +82,8 @@ sp_job_free (struct sp_job *j)
   free (j);
 }
 
+/* Write one file. 0 or -1/errno (a writer thread has no sp_error_t: the pool keeps the
+ * first errno and path, and sp_pool_barrier turns them into the error). */
 static int
 job_run (struct sp_job *j)
 {
