@@ -1,6 +1,6 @@
 /* inroot.h: paths resolved inside a root directory, the one resolver sprout has.
  *
- * Unpacking (helper/import/), the cache and mount targets (helper/runtime/mounts.c) all
+ * Unpacking (helper/import/) and mount targets (helper/runtime/mounts.c) both
  * resolve names below a directory fd that must act as "/": whatever a name, a ".." or a
  * symlink planted in an image says, the answer is inside that directory.
  *
@@ -9,8 +9,8 @@
  * below answers (it has no such race). The walk also answers, for every later call,
  * when the kernel lacks openat2 (ENOSYS, before 5.6), and for the one call when openat2
  * is refused with EPERM (seccomp profiles written before openat2 existed, e.g. Docker's
- * before 20.10, deny unknown system calls with EPERM) or EINVAL (a kernel or emulator,
- * such as gVisor or qemu-user, that knows the call but not the open_how it is given);
+ * before 20.10, deny unknown system calls with EPERM) or EINVAL (what a kernel or a
+ * system-call emulator answers for an open_how or resolve flag it does not support);
  * when the walk then succeeds, the refusal was openat2's own and the walk is used from
  * then on. An EPERM or EINVAL of the open itself comes back from the walk as well, so
  * the fallback never hides an answer. SPROUT_FORCE_ENOSYS=1 forces the walk (tests).

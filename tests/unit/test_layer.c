@@ -41,6 +41,12 @@ write_tar (const char *path, const struct ent *ents, char diff_id[SP_DIGEST_LEN 
       archive_entry_set_filetype (e, ents->type);
       archive_entry_set_perm (e, ents->perm);
       archive_entry_set_mtime (e, 1700000000, 0);
+      if (ents->type == AE_IFLNK)
+        {
+          archive_entry_set_symlink (e, ents->data);  /* data: the link's target */
+          archive_write_header (a, e);
+          continue;
+        }
       archive_entry_set_size (e, ents->data ? (la_int64_t) strlen (ents->data) : 0);
       archive_write_header (a, e);
       if (ents->data)
@@ -140,6 +146,29 @@ main (void)
   tap_ok (err && strstr (err->msg, "diff_id"), "the error says diff_id: %s", err ? err->msg : "");
   sp_error_free (&err);
   sp_unpack_free (&u);
+
+  /* an entry below a symlink that points nowhere: no directory is made through it */
+  {
+    const struct ent e3[] = {
+      { "s", AE_IFLNK, 0777, "/nowhere" }, { "s/x", AE_IFREG, 0644, "x" }, { NULL, 0, 0, NULL },
+    };
+    cleanup_free char *l3 = xasprintf ("%s/l3.tar", dir);
+    char id3[SP_DIGEST_LEN + 1];
+
+    close (rootfd);
+    free (root);
+    root = xasprintf ("%s/dangling", dir);
+    mkdir (root, 0755);
+    rootfd = open (root, O_RDONLY | O_DIRECTORY);
+    write_tar (l3, e3, id3);
+    sp_unpack_init (&u, rootfd);
+    TAP_IS_INT (apply (&u, l3, id3, &err), -1, "an entry below a dangling symlink fails");
+    tap_ok (err && strstr (err->msg, "s/x: a symlink on its way points to a missing path"), "saying so: %s",
+            err ? err->msg : "");
+    tap_ok (faccessat (rootfd, "nowhere", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "nothing made through it");
+    sp_error_free (&err);
+    sp_unpack_free (&u);
+  }
 
   sp_rmtree_at (AT_FDCWD, dir);
   tap_ok (access (dir, F_OK) < 0, "sp_rmtree_at removes a tree with 0500/0555 directories");
