@@ -1,7 +1,7 @@
-/* tree.c: removing and measuring directory trees fd-relatively (see layer.h). Kept
+/* tree.c: removing and measuring directory trees fd-relatively (see tree.h). Kept
  * apart from layer.c so that `sprout` links it without the import stack. */
 #include "config.h"
-#include "import/layer.h"
+#include "cache/tree.h"
 
 #include <dirent.h>
 #include <errno.h>

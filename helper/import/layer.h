@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "cache/tree.h"
 #include "import/oci.h"
 #include "import/source.h"
 
@@ -78,12 +79,5 @@ void sp_clean_path (char *path);
 /* The same for an archive member's name, but ".." may not climb above the top:
  * 0, or -1 when it does (path then half-cleaned). */
 int sp_clean_member (char *path);
-
-/* Remove name under dfd, recursively for a directory, never following symlinks;
- * directories are made writable first. ENOENT is success. 0 or -1 with errno. */
-int sp_rmtree_at (int dfd, const char *name);
-
-/* Disk usage (st_blocks) in bytes of everything under dfd, without following symlinks. */
-uint64_t sp_du_at (int dfd);
 
 #endif
