@@ -1,5 +1,6 @@
 /* cmd_store.c: the store's verbs images, rm and prune (thin: the logic is in
- * store.c), and the helpers the importer's verbs (cmd_import.c) share with them. */
+ * helper/cache/list.c), and the helpers the importer's verbs (cmd_import.c) share
+ * with them. */
 #include "config.h"
 
 #include <errno.h>
