@@ -97,6 +97,11 @@ sp_record_parse (const char *text, size_t len, struct sp_record *r, sp_error_t *
           return sp_error_make (err, 0, "line %zu: not \"KEY VALUE\"", line);
         }
       *p++ = '\0';
+      if (strcmp (k, "end") == 0)  /* the last line's word is no key: no field may look like it */
+        {
+          sp_record_free (r);
+          return sp_error_make (err, 0, "line %zu: \"end\" followed by a value", line);
+        }
       if (unescape (p, nl, line, err) < 0)
         {
           sp_record_free (r);

@@ -2,7 +2,7 @@
  * (an entry's run config and names, a ref index record), so that sprout needs no JSON.
  *
  *   sprout-record 1          first line: the format and its version
- *   KEY VALUE                one field a line; KEY is [a-z0-9-]+, one space, then VALUE
+ *   KEY VALUE                one field a line; KEY is [a-z0-9-]+ (not "end"), a space, VALUE
  *   KEY VALUE                a list is the same KEY repeated, in order
  *   end                      last line: a record cut short is refused, never half-read
  *

@@ -103,6 +103,7 @@ main (void)
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\n value\nend\n"), -1, "an empty key: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nKey value\nend\n"), -1, "a key outside [a-z0-9-]: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nkey a\\tb\nend\n"), -1, "an unknown escape: refused");
+  TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nend 1\nend\n"), -1, "\"end\" as a key (the writer never writes one): refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nkey ends in \\\nend\n"), -1, "a lone backslash at the end: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\r\nend\n"), -1, "a CRLF format line: refused");
   {
