@@ -4,7 +4,9 @@
  *
  * Cache layout, all under one directory owned by the user, mode 0700:
  *
- *   format                 the layout's version, "2"; another version is refused
+ *   format                 the layout's version, "2"; another version is refused (a
+ *                          later format must also change its records' first line, which
+ *                          the warm path reads instead of this file)
  *   images/<hex>/          one entry per manifest digest (a docker-archive: config digest)
  *   images/<hex>/rootfs/   the unpacked root file system (the runtime binds it read-only)
  *   images/<hex>/record    the entry's record (record.h): digest, created, size, names
@@ -62,6 +64,11 @@ char *sp_cache_path (const char *cache_dir);
  * someone else owns, or a format other than SP_CACHE_FORMAT (one with no format file
  * gets one). On failure, sp_cache_close is still needed. */
 int sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err);
+
+/* The same without the format check, for the warm path: a cache of another format
+ * holds no record this sprout accepts (records name their format in their first line),
+ * so every lookup is a miss and the importer, which opens with the check, says so. */
+int sp_cache_open_warm (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err);
 
 /* Close what sp_cache_open opened; harmless twice. */
 void sp_cache_close (struct sp_cache *s);

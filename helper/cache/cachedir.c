@@ -90,8 +90,8 @@ sp_cache_path (const char *cache_dir)
   return xstrdup (cache_dir);
 }
 
-int
-sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err)
+static int
+cache_open (const struct sp_store_opts *opts, struct sp_cache *s, bool check, sp_error_t *err)
 {
   cleanup_free char *path = sp_cache_path (opts ? opts->cache_dir : NULL);
   char proc[64], buf[PATH_MAX];
@@ -125,12 +125,24 @@ sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t 
     }
   else if ((s->path = realpath (path, NULL)) == NULL)
     return sp_error_make (err, errno, "cache %s", path);
-  if (check_format (s, err) < 0)
+  if (check && check_format (s, err) < 0)
     return -1;
   if (open_subdir (s, "images", &s->images, err) < 0 || open_subdir (s, "tmp", &s->tmp, err) < 0
       || open_subdir (s, "locks", &s->locks, err) < 0)
     return -1;
   return 0;
+}
+
+int
+sp_cache_open (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err)
+{
+  return cache_open (opts, s, true, err);
+}
+
+int
+sp_cache_open_warm (const struct sp_store_opts *opts, struct sp_cache *s, sp_error_t *err)
+{
+  return cache_open (opts, s, false, err);
 }
 
 bool

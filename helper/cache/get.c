@@ -66,7 +66,7 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
         sp_error_make (err, 0, "%s: the image importer accepted what sprout does not know", ref);
       goto out;
     }
-  if (sp_cache_open (opts, &s, err) < 0)
+  if (sp_cache_open_warm (opts, &s, err) < 0)
     goto out;
   if (key.kind == SP_REF_BUNDLE)
     {

@@ -100,15 +100,18 @@ parse (const char *ref, struct sp_imageref *r, sp_error_t *err)
   r->path = realpath (path, NULL);
   if (r->path == NULL)
     return sp_error_make (err, errno, "%s", ref);
-  /* O_NONBLOCK: a fifo named as the image must not hang us */
-  r->fd = open (r->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (r->fd < 0 || fstat (r->fd, &st) < 0)
-    return sp_error_make (err, errno, "%s", ref);
-  if (S_ISDIR (st.st_mode))
+  /* as few calls as the warm path can do with: a directory is opened (its files say
+   * what it is), anything else only stat'ed */
+  r->fd = open (r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+  if (r->fd >= 0)
     {
       if (classify_dir (ref, r, err) < 0)
         return -1;
     }
+  else if (errno != ENOTDIR)
+    return sp_error_make (err, errno, "%s", ref);
+  else if (stat (r->path, &st) < 0)
+    return sp_error_make (err, errno, "%s", ref);
   else if (S_ISREG (st.st_mode))
     {
       r->kind = SP_IMAGEREF_ARCHIVE;

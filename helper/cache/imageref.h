@@ -25,7 +25,8 @@ struct sp_imageref {
   char *path;      /* absolute, symlinks resolved */
   char *tag;       /* PATH:TAG's TAG, or NULL */
   char *name;      /* path[:tag]: how the cache records it among an entry's names */
-  int fd;          /* path opened (O_RDONLY | O_CLOEXEC | O_NONBLOCK), or -1 */
+  int fd;          /* a directory's: path opened O_RDONLY | O_DIRECTORY; an archive: -1
+                      (the importer opens it to read it, and checks it is still st) */
   struct stat st;  /* of the file that defines the image: index.json (layout), the
                       archive itself, config.json (bundle); of the directory (rootfs) */
 };

@@ -133,7 +133,21 @@ sp_source_open (const char *ref, struct sp_source *src, sp_error_t *err)
       break;
     case SP_IMAGEREF_ARCHIVE:
       {
-        int fl = fcntl (src->fd, F_GETFL);
+        struct stat st;
+        int fl;
+        /* O_NONBLOCK: a fifo put in the archive's place must not hang us */
+        src->fd = open (src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (src->fd < 0 || fstat (src->fd, &st) < 0)
+          {
+            sp_imageref_free (&r);
+            return sp_error_make (err, errno, "%s", ref);
+          }
+        if (!S_ISREG (st.st_mode) || st.st_dev != r.st.st_dev || st.st_ino != r.st.st_ino)
+          {
+            sp_imageref_free (&r);
+            return sp_error_make (err, 0, "%s: replaced while it was being opened", ref);
+          }
+        fl = fcntl (src->fd, F_GETFL);
         if (fl >= 0)
           fcntl (src->fd, F_SETFL, fl & ~O_NONBLOCK);
         /* only the archive's contents tell an oci-archive from a docker-archive */

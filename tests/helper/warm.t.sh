@@ -209,7 +209,9 @@ t_is "$(cat "$SPROUT_CACHE_DIR/format")" 2 "... and the cache is marked format 2
 t_status 0 "... after which sprout alone uses it" "$LONE" run "$BB" sh -c 'echo "$OLD"'
 t_is "$T_OUT" "from meta.json" "... with the same config"
 t_is "$("$SPROUT" images --json | jq -r '.[0].names | join(",")' 2>/dev/null)" "$BB,old-name" "images: the names meta.json held"
+# a later format, as a later sprout would write it: its records' first line says so too
 echo 3 > "$SPROUT_CACHE_DIR/format"
+sed -i '1s/.*/sprout-record 2/' "$e/record" "$SPROUT_CACHE_DIR"/refs/*
 t_status 125 "a cache of a format this sprout does not know is refused" "$SPROUT" run "$BB" true
 t_is "$(printf '%s\n' "$T_OUT" | grep -c '^sprout: error: cache .*: format "3" is not this sprout.s')" 1 "... in one line naming it"
 

@@ -95,7 +95,7 @@ main (void)
           tap_ok (ret == 0 && (int) r.kind == table[i].kind && strcmp (r.path, want) == 0
                     && ((r.tag == NULL && table[i].tag == NULL)
                         || (r.tag && table[i].tag && strcmp (r.tag, table[i].tag) == 0))
-                    && r.fd >= 0,
+                    && (r.fd >= 0) == (table[i].kind != SP_IMAGEREF_ARCHIVE),
                   "\"%s\" is a %s%s%s", table[i].ref, sp_imageref_kind_name ((enum sp_imageref_kind) table[i].kind),
                   table[i].tag ? " with tag " : "", table[i].tag ? table[i].tag : "");
           if (ret == 0)
