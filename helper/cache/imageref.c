@@ -102,7 +102,7 @@ parse (const char *ref, struct sp_imageref *r, sp_error_t *err)
     return sp_error_make (err, errno, "%s", ref);
   /* as few calls as the warm path can do with: a directory is opened (its files say
    * what it is), anything else only stat'ed */
-  r->fd = open (r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+  r->fd = openat (AT_FDCWD, r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);  /* musl: open() adds an fcntl */
   if (r->fd >= 0)
     {
       if (classify_dir (ref, r, err) < 0)
