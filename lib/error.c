@@ -88,6 +88,20 @@ sp_error_print (const char *prog, sp_error_t err)
 }
 
 void
+sp_error_printf (const char *prog, const char *fmt, ...)
+{
+  struct sp_error_s e = { 0, NULL };
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&e.msg, fmt, ap) < 0)
+    e.msg = NULL;
+  va_end (ap);
+  sp_error_print (prog, &e);
+  free (e.msg);
+}
+
+void
 sp_error_die (const char *prog, sp_error_t *err, int status)
 {
   sp_error_print (prog, err != NULL ? *err : NULL);

@@ -30,6 +30,10 @@ void sp_error_free (sp_error_t *err);
 /* Print "<prog>: error: <msg>" on stderr (one line: newlines are shown as spaces). */
 void sp_error_print (const char *prog, sp_error_t err);
 
+/* Print "<prog>: error: <fmt...>" on stderr as sp_error_print does, for a failure that
+ * has no sp_error_t (a bad option found where it is parsed). */
+void sp_error_printf (const char *prog, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
 /* Print the error, free it and exit with status. */
 void sp_error_die (const char *prog, sp_error_t *err, int status) __attribute__ ((noreturn));
 

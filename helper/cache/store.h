@@ -1,6 +1,7 @@
 /* store.h: the image store. Resolves an image reference (OCI layout, oci-archive,
  * docker-archive, OCI bundle, plain directory), verifies and unpacks it into the
- * per-user node-local cache, and lists, removes and prunes cache entries. */
+ * per-user node-local cache, and lists, removes and prunes cache entries. Implemented
+ * in helper/cache/ (get.c, list.c, importer.c; cache.h for the internals). */
 #ifndef SPROUT_STORE_H
 #define SPROUT_STORE_H
 
@@ -18,8 +19,9 @@ struct sp_store_opts {
 
 /* Make sure the image named by ref is unpacked in the cache and fill *img. Relative
  * paths are taken against the current directory. A layout or archive whose ref
- * record (cache.h) names an entry is used without reading the image; otherwise the
- * importer (sprout-import) runs: verified, atomic, one unpack per node under a lock.
+ * record (cache.h) names an entry, or a bundle whose ref record holds its config, is
+ * used without reading the image; otherwise the importer (sprout-import) runs:
+ * verified, atomic, one unpack per node under a lock (a bundle: its config.json read).
  * -1 with *err, or -1 with *err left NULL when the importer has already printed its
  * error line on stderr (the caller prints nothing more, and exits 125). */
 int sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image *img, sp_error_t *err);

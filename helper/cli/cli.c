@@ -74,13 +74,13 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
         printf ("%s %s\n", prog->name, PACKAGE_VERSION);
         return 0;
       default:
-        fprintf (stderr, "sprout: error: unknown option; see sprout --help\n");
+        sp_error_printf ("sprout", "unknown option; see sprout --help");
         return SP_EXIT_FAILURE;
       }
   if (optind >= argc)
     {
       if (prog->importer)
-        fprintf (stderr, "sprout: error: %s: missing verb; see sprout --help\n", prog->name);
+        sp_error_printf ("sprout", "%s: missing verb; see sprout --help", prog->name);
       else
         prog->usage (stderr);
       return SP_EXIT_FAILURE;
@@ -89,9 +89,9 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
     if (strcmp (argv[optind], prog->verbs[i].name) == 0)
       {
         int first = optind;
-        optind = 0;  /* glibc: 0 re-initialises getopt for the verb's own argv */
+        optind = 0;  /* 0 re-initialises getopt for the verb's own argv (glibc and musl alike) */
         return prog->verbs[i].fn (&g, argc - first, argv + first);
       }
-  fprintf (stderr, "sprout: error: %s: unknown verb; see sprout --help\n", argv[optind]);
+  sp_error_printf ("sprout", "%s: unknown verb; see sprout --help", argv[optind]);
   return SP_EXIT_FAILURE;
 }

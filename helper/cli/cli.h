@@ -56,6 +56,9 @@ int cmd_via_importer (struct sp_global *g, int argc, char **argv);
 /* sprout-import's own verb: print the manifest digest of an image (cmd_import.c). */
 int cmd_digest (struct sp_global *g, int argc, char **argv);
 int cmd_user (struct sp_global *g, int argc, char **argv);
+/* sprout-import's bundle verb: read a bundle's config.json into the ref index, where
+ * sprout finds it (sprout reads no JSON). */
+int cmd_bundle (struct sp_global *g, int argc, char **argv);
 
 /* Shared by the verbs (cmd_store.c). */
 /* The store options the global options give. */

@@ -67,7 +67,7 @@ cmd_inspect (struct sp_global *g, int argc, char **argv)
     return status;
   if (argc - first > 1)
     {
-      fprintf (stderr, "sprout: error: inspect: one IMAGE at a time\n");
+      sp_error_printf ("sprout", "inspect: one IMAGE at a time");
       return SP_EXIT_FAILURE;
     }
   text = sp_image_inspect (&o, argv[first], &err);
@@ -96,6 +96,26 @@ cmd_digest (struct sp_global *g, int argc, char **argv)
   if (digest == NULL)
     return sp_cli_fail (&err);
   printf ("%s\n", digest);
+  return 0;
+}
+
+int
+cmd_bundle (struct sp_global *g, int argc, char **argv)
+{
+  static const char usage[] =
+    "Usage: sprout-import bundle BUNDLE\n\n"
+    "Record BUNDLE's run config (from its config.json) in the cache's ref index (for sprout).\n";
+  struct sp_store_opts o = sp_cli_store_opts (g);
+  struct sp_image img;
+  sp_error_t err = NULL;
+  int first, status = 0;
+
+  first = sp_cli_parse_simple (argc, argv, usage, 1, &status);
+  if (first < 0)
+    return status;
+  if (sp_image_import (&o, argv[first], &img, &err) < 0)
+    return sp_cli_fail (&err);
+  sp_image_release (&img);
   return 0;
 }
 

@@ -1,10 +1,10 @@
 /* cmd_store.c: the store's verbs images, rm and prune (thin: the logic is in
- * store.c), and the helpers the importer's verbs (cmd_import.c) share with them. */
+ * helper/cache/list.c), and the helpers the importer's verbs (cmd_import.c) share
+ * with them. */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +36,7 @@ sp_cli_fail (sp_error_t *err)
 static void
 bad_option (const char *verb, const char *opt)
 {
-  fprintf (stderr, "sprout: error: %s: unknown option \"%s\"; see sprout %s --help\n", verb, opt, verb);
+  sp_error_printf ("sprout", "%s: unknown option \"%s\"; see sprout %s --help", verb, opt, verb);
 }
 
 int
@@ -60,7 +60,7 @@ sp_cli_parse_simple (int argc, char **argv, const char *usage, int min_operands,
     }
   if (argc - optind < min_operands)
     {
-      fprintf (stderr, "sprout: error: %s: missing operand; see sprout %s --help\n", argv[0], argv[0]);
+      sp_error_printf ("sprout", "%s: missing operand; see sprout %s --help", argv[0], argv[0]);
       *status = SP_EXIT_FAILURE;
       return -1;
     }
@@ -86,6 +86,67 @@ format_time (time_t t, char *buf, size_t len)
     snprintf (buf, len, "-");
   else
     strftime (buf, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* The length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is not one. */
+static size_t
+utf8_len (const unsigned char *p)
+{
+  size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+
+  if (n == 0 || (n == 2 && *p < 0xc2) || (n == 4 && *p > 0xf4))
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+  if ((n == 3 && *p == 0xe0 && p[1] < 0xa0) || (n == 3 && *p == 0xed && p[1] >= 0xa0)
+      || (n == 4 && *p == 0xf0 && p[1] < 0x90) || (n == 4 && *p == 0xf4 && p[1] >= 0x90))
+    return 0;
+  return n;
+}
+
+/* s as a JSON string: '"', '\\' and control characters escaped, a byte that is not
+ * part of valid UTF-8 as U+FFFD (JSON text is UTF-8). */
+static void
+print_json_string (const char *s)
+{
+  putchar ('"');
+  for (const unsigned char *p = (const unsigned char *) s; *p;)
+    {
+      size_t n = utf8_len (p);
+      if (*p == '"' || *p == '\\')
+        printf ("\\%c", *p);
+      else if (*p < 0x20 || *p == 0x7f)
+        printf ("\\u%04x", *p);
+      else if (n == 0)
+        fputs ("\\ufffd", stdout);
+      else
+        fwrite (p, 1, n, stdout);
+      p += n ? n : 1;
+    }
+  putchar ('"');
+}
+
+/* `images --json`, written here: sprout links no JSON library. */
+static void
+print_json (const struct sp_store_entry *es, size_t n)
+{
+  printf ("[");
+  for (size_t i = 0; i < n; i++)
+    {
+      printf ("%s\n  {\n    \"digest\": ", i ? "," : "");
+      print_json_string (es[i].digest);
+      printf (",\n    \"names\": [");
+      for (size_t k = 0; es[i].names[k]; k++)
+        {
+          printf ("%s", k ? ", " : "");
+          print_json_string (es[i].names[k]);
+        }
+      printf ("],\n    \"size\": %llu,\n    \"created\": %lld,\n    \"last_use\": %lld,\n    \"in_use\": %s\n  }",
+              (unsigned long long) es[i].size, (long long) es[i].created, (long long) es[i].last_use,
+              es[i].in_use ? "true" : "false");
+    }
+  printf ("%s]\n", n ? "\n" : "");
 }
 
 int
@@ -119,29 +180,13 @@ cmd_images (struct sp_global *g, int argc, char **argv)
       }
   if (optind < argc)
     {
-      fprintf (stderr, "sprout: error: images: unexpected argument \"%s\"\n", argv[optind]);
+      sp_error_printf ("sprout", "images: unexpected argument \"%s\"", argv[optind]);
       return SP_EXIT_FAILURE;
     }
   if (sp_store_list (&o, &es, &n, &err) < 0)
     return sp_cli_fail (&err);
   if (json)
-    {
-      json_t *arr = json_array ();
-      char *text;
-      for (size_t i = 0; i < n; i++)
-        {
-          json_t *names = json_array ();
-          for (char **nm = es[i].names; *nm; nm++)
-            json_array_append_new (names, json_string (*nm));
-          json_array_append_new (arr, json_pack ("{s:s,s:o,s:I,s:I,s:I,s:b}", "digest", es[i].digest, "names", names,
-                                                 "size", (json_int_t) es[i].size, "created", (json_int_t) es[i].created,
-                                                 "last_use", (json_int_t) es[i].last_use, "in_use", es[i].in_use));
-        }
-      text = json_dumps (arr, JSON_INDENT (2));
-      printf ("%s\n", text ? text : "[]");
-      free (text);
-      json_decref (arr);
-    }
+    print_json (es, n);
   else
     {
       printf ("%-19s  %9s  %-16s  %s\n", "DIGEST", "SIZE", "LAST USE", "NAME");
@@ -210,7 +255,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
     switch (c)
       {
       case ':':
-        fprintf (stderr, "sprout: error: prune: %s needs a number of days\n", argv[optind - 1]);
+        sp_error_printf ("sprout", "prune: %s needs a number of days", argv[optind - 1]);
         return SP_EXIT_FAILURE;
       case 'o':
         {
@@ -218,7 +263,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
           days = strtod (optarg, &end);
           if (*optarg == '\0' || *end != '\0' || days < 0 || days > 1e6)
             {
-              fprintf (stderr, "sprout: error: prune: --older-than %s: not a number of days\n", optarg);
+              sp_error_printf ("sprout", "prune: --older-than %s: not a number of days", optarg);
               return SP_EXIT_FAILURE;
             }
           break;
@@ -232,7 +277,7 @@ cmd_prune (struct sp_global *g, int argc, char **argv)
       }
   if (optind < argc)
     {
-      fprintf (stderr, "sprout: error: prune: unexpected argument \"%s\"\n", argv[optind]);
+      sp_error_printf ("sprout", "prune: unexpected argument \"%s\"", argv[optind]);
       return SP_EXIT_FAILURE;
     }
   if (sp_store_list (&o, &es, &n, &err) < 0)

@@ -1,6 +1,6 @@
 /* import_main.c: `sprout-import`, the importer `sprout` runs for what needs the
- * import stack (libarchive, libcrypto, decompressors): a cold cache in run/start,
- * and the import, inspect and digest verbs. Same global options as sprout, plus
+ * import stack (libarchive, libcrypto, decompressors, jansson): a cold cache in
+ * run/start, a bundle's config.json, and the import, inspect and digest verbs. Same global options as sprout, plus
  * --no-progress and --parent=PID (sprout's pid: the importer ends with it). Its
  * messages and exit statuses are sprout's. */
 #include "config.h"
@@ -15,6 +15,7 @@ static const struct sp_cli_verb verbs[] = {
   { "inspect", cmd_inspect, NULL },
   { "digest", cmd_digest, NULL },
   { "user", cmd_user, NULL },
+  { "bundle", cmd_bundle, NULL },
 };
 
 /* Many layers' writers keep directories open: take the hard fd limit (the soft one is

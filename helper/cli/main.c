@@ -1,13 +1,9 @@
 /* main.c: `sprout` entry point: its verbs and help (cli.c parses the global options).
  * import and inspect run the importer, sprout-import (import_main.c), so that this
- * executable links only libc and jansson and a warm start stays cheap. */
+ * executable links only libc and a warm start stays cheap. */
 #include "config.h"
 
-#include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/auxv.h>
 
 #include "cli/cli.h"
 
@@ -38,20 +34,6 @@ usage (FILE *f)
               "See sprout(1).\n");
 }
 
-/* jansson seeds its hash function from /dev/urandom on first use (an open, a read and a
- * close on every warm start); the kernel already handed us 16 random bytes at exec. */
-static void
-seed_json (void)
-{
-  const unsigned char *r = (const unsigned char *) getauxval (AT_RANDOM);
-  uint32_t seed = 0;
-
-  if (r != NULL)
-    memcpy (&seed, r + 8, sizeof (seed));  /* the first 8 are glibc's stack guard */
-  if (seed != 0)
-    json_object_seed (seed);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -60,7 +42,6 @@ main (int argc, char **argv)
     .verbs = verbs,
     .n_verbs = sizeof (verbs) / sizeof (verbs[0]),
     .usage = usage,
-    .setup = seed_json,
   };
 
   return sp_cli_main (&prog, argc, argv);

@@ -3,6 +3,7 @@
  * `sprout-import` only, with libarchive, libcrypto and the decompressors. */
 #include "config.h"
 #include "cache/cache.h"
+#include "cache/json.h"
 #include "import/digest.h"
 #include "import/layer.h"
 #include "cache/tree.h"
@@ -37,30 +38,6 @@ strv_json (char **v)
   return a;
 }
 
-static json_t *
-meta_new (const struct sp_manifest *m, const char *name, uint64_t size)
-{
-  json_t *meta = json_object (), *cfg = json_object (), *layers = json_array ();
-
-  json_object_set_new (meta, "digest", json_string (m->digest));
-  json_object_set_new (meta, "mediaType", json_string (m->media_type));
-  json_object_set_new (meta, "configDigest", json_string (m->config_digest));
-  json_object_set_new (meta, "names", json_pack ("[s]", name));
-  json_object_set_new (meta, "size", json_integer ((json_int_t) size));
-  json_object_set_new (meta, "created", json_integer ((json_int_t) time (NULL)));
-  json_object_set_new (cfg, "Env", strv_json (m->config.env));
-  json_object_set_new (cfg, "Entrypoint", strv_json (m->config.entrypoint));
-  json_object_set_new (cfg, "Cmd", strv_json (m->config.cmd));
-  json_object_set_new (cfg, "WorkingDir", m->config.workdir ? json_string (m->config.workdir) : json_null ());
-  json_object_set_new (meta, "config", cfg);
-  for (size_t i = 0; i < m->n_layers; i++)
-    json_array_append_new (layers, json_pack ("{s:s?,s:I,s:s}", "digest", m->layers[i].digest, "size",
-                                              (json_int_t) m->layers[i].size, "diffID", m->config.diff_ids[i]));
-  json_object_set_new (meta, "layers", layers);
-  return meta;
-}
-
-/* Add name to an entry's recorded names (best effort, under the digest's import lock). */
 /* ---- importing ---- */
 
 /* Tell ext4 that the image's root is the top of a hierarchy (chattr +T): its
@@ -90,7 +67,8 @@ import_entry (struct sp_cache *s, const struct sp_store_opts *opts, struct sp_so
   struct sp_unpack u;
   struct sp_progress prog;
   uint64_t total = 0;
-  json_t *meta;
+  struct sp_entry_info info = { 0 };
+  char *names[2] = { src->name, NULL };
   int ret = -1;
 
   if (sp_cache_tmpdir_create (s, "import-", &tmpname, &tfd, &lfd, err) < 0)
@@ -143,14 +121,20 @@ import_entry (struct sp_cache *s, const struct sp_store_opts *opts, struct sp_so
              (unsigned long long) u.n_whiteouts, (unsigned long long) u.n_skipped);
   sp_unpack_free (&u);
   fchmod (rootfd, 0755);
-  meta = meta_new (m, src->name, sp_du_at (rootfd));
-  if (sp_cache_write_json (tfd, "meta.json", meta, err) < 0)
+  info.digest = m->digest;
+  info.size = sp_du_at (rootfd);
+  info.created = time (NULL);
+  info.env = m->config.env;
+  info.entrypoint = m->config.entrypoint;
+  info.cmd = m->config.cmd;
+  info.workdir = m->config.workdir;
+  info.user = m->config.user;
+  info.names = names;
+  if (sp_cache_entry_write (tfd, &info, err) < 0)
     {
-      json_decref (meta);
       sp_error_wrap (err, "cache %s/tmp/%s", s->path, tmpname);
       goto fail;
     }
-  json_decref (meta);
   if (renameat (s->tmp, tmpname, s->images, hex) < 0)
     {
       if (errno == ENOTEMPTY || errno == EEXIST)
@@ -184,13 +168,22 @@ sp_image_import (const struct sp_store_opts *opts, const char *ref, struct sp_im
   sp_refkey_get (ref, &key);
   if (sp_source_open (ref, &src, err) < 0)
     goto out;
-  if (src.kind == SP_SRC_BUNDLE || src.kind == SP_SRC_ROOTFS)
+  if (src.kind == SP_SRC_ROOTFS)
     {
-      ret = sp_image_in_place (src.ref, src.path, src.kind == SP_SRC_BUNDLE, img, err);
+      ret = sp_image_in_place (src.ref, src.path, false, img, NULL, err);
       goto out;
     }
   if (sp_cache_open (opts, &s, err) < 0)
     goto out;
+  if (src.kind == SP_SRC_BUNDLE)
+    {
+      /* sprout reads no JSON: the bundle's run config goes into the ref index */
+      cleanup_free char *root = NULL;
+      ret = sp_image_in_place (src.ref, src.path, true, img, &root, err);
+      if (ret == 0)
+        sp_cache_ref_bundle_record (&s, &key, root, img->env, img->cmd, img->workdir);
+      goto out;
+    }
   sp_cache_tmp_cleanup (&s, opts ? opts->verbose : 0);
   if (sp_manifest_resolve (&src, &m, err) < 0)
     goto out;
@@ -219,6 +212,9 @@ sp_image_import (const struct sp_store_opts *opts, const char *ref, struct sp_im
           goto out;
         }
     }
+  /* an entry of a format 1 cache (meta.json): converted, not imported again */
+  if (sp_cache_entry_migrate (&s, hex, err) < 0)
+    goto out;
   r = sp_cache_entry_use (&s, hex, src.name, true, img, err);
   if (r == 0)
     {
@@ -263,7 +259,7 @@ sp_image_inspect (const struct sp_store_opts *opts, const char *ref, sp_error_t 
   if (src.kind == SP_SRC_BUNDLE || src.kind == SP_SRC_ROOTFS)
     {
       struct sp_image img = { .hold_fd = -1 };
-      if (sp_image_in_place (src.ref, src.path, src.kind == SP_SRC_BUNDLE, &img, err) < 0)
+      if (sp_image_in_place (src.ref, src.path, src.kind == SP_SRC_BUNDLE, &img, NULL, err) < 0)
         {
           sp_image_release (&img);
           goto fail;

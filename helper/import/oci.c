@@ -1,7 +1,7 @@
 /* oci.c: see oci.h. */
 #include "config.h"
 #include "import/oci.h"
-#include "cache/cache.h"
+#include "cache/json.h"
 #include "import/digest.h"
 #include "util.h"
 
@@ -250,6 +250,9 @@ sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *
       v = json_object_get (cfg, "WorkingDir");
       if (json_is_string (v) && *json_string_value (v))
         c->workdir = xstrdup (json_string_value (v));
+      v = json_object_get (cfg, "User");
+      if (json_is_string (v) && *json_string_value (v))
+        c->user = xstrdup (json_string_value (v));
     }
   rootfs = json_object_get (root, "rootfs");
   if (!json_is_object (rootfs)
@@ -285,6 +288,7 @@ sp_config_free (struct sp_config *c)
   sp_strv_free (c->cmd);
   sp_strv_free (c->diff_ids);
   free (c->workdir);
+  free (c->user);
   memset (c, 0, sizeof (*c));
 }
 

@@ -27,6 +27,7 @@ struct sp_config {
   char **entrypoint;  /* NULL-terminated, or NULL */
   char **cmd;         /* NULL-terminated, or NULL */
   char *workdir;      /* or NULL */
+  char *user;         /* User, or NULL (recorded in the cache for later use) */
   char **diff_ids;    /* rootfs.diff_ids, NULL-terminated, never NULL */
 };
 

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "import/source.h"
 #include "inroot.h"
+#include "cache/imageref.h"
 #include "util.h"
 
 #include <archive.h>
@@ -104,92 +105,61 @@ classify_archive (struct sp_source *src, sp_error_t *err)
   return 0;
 }
 
-static bool
-dir_has (int dfd, const char *name, mode_t type)
-{
-  struct stat st;
-  return fstatat (dfd, name, &st, 0) == 0 && (st.st_mode & S_IFMT) == type;
-}
-
-static int
-classify_dir (struct sp_source *src, sp_error_t *err)
-{
-  static const char *const rootfs_marks[] = { "bin", "usr", "etc", "sbin", "lib" };
-
-  if (dir_has (src->fd, "index.json", S_IFREG))
-    {
-      src->kind = SP_SRC_LAYOUT;
-      return 0;
-    }
-  if (dir_has (src->fd, "config.json", S_IFREG))
-    {
-      src->kind = SP_SRC_BUNDLE;
-      return 0;
-    }
-  for (size_t i = 0; i < sizeof (rootfs_marks) / sizeof (rootfs_marks[0]); i++)
-    if (faccessat (src->fd, rootfs_marks[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-      {
-        src->kind = SP_SRC_ROOTFS;
-        return 0;
-      }
-  return sp_error_make (err, 0, "%s: not an image: directory has no index.json (OCI layout), "
-                                "config.json (bundle) or bin, usr, etc (root file system)", src->ref);
-}
-
 int
 sp_source_open (const char *ref, struct sp_source *src, sp_error_t *err)
 {
-  cleanup_free char *path = NULL;
-  struct stat st;
-  const char *colon;
+  struct sp_imageref r;
 
   memset (src, 0, sizeof (*src));
   src->fd = -1;
-  if (ref == NULL || *ref == '\0')
-    return sp_error_make (err, 0, "image: empty name");
+  /* what IMAGE is, decided by the one parser the warm path uses too */
+  if (sp_imageref_parse (ref, &r, err) < 0)
+    return -1;
   src->ref = xstrdup (ref);
-  /* PATH as a whole first: a path may itself contain ':' */
-  if (stat (ref, &st) == 0)
-    path = xstrdup (ref);
-  else if ((colon = strrchr (ref, ':')) != NULL && colon != ref && colon[1] != '\0'
-           && strchr (colon + 1, '/') == NULL)
+  src->path = steal_pointer (&r.path);
+  src->tag = steal_pointer (&r.tag);
+  src->name = steal_pointer (&r.name);
+  src->fd = steal_fd (&r.fd);
+  switch (r.kind)
     {
-      cleanup_free char *p = strndup (ref, (size_t) (colon - ref));
-      if (p == NULL || stat (p, &st) < 0)
-        return sp_error_make (err, errno ? errno : ENOENT, "%s", ref);
-      path = steal_pointer (&p);
-      src->tag = xstrdup (colon + 1);
+    case SP_IMAGEREF_LAYOUT:
+      src->kind = SP_SRC_LAYOUT;
+      break;
+    case SP_IMAGEREF_BUNDLE:
+      src->kind = SP_SRC_BUNDLE;
+      break;
+    case SP_IMAGEREF_ROOTFS:
+      src->kind = SP_SRC_ROOTFS;
+      break;
+    case SP_IMAGEREF_ARCHIVE:
+      {
+        struct stat st;
+        int fl;
+        /* O_NONBLOCK: a fifo put in the archive's place must not hang us */
+        src->fd = open (src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (src->fd < 0 || fstat (src->fd, &st) < 0)
+          {
+            sp_imageref_free (&r);
+            return sp_error_make (err, errno, "%s", ref);
+          }
+        if (!S_ISREG (st.st_mode) || st.st_dev != r.st.st_dev || st.st_ino != r.st.st_ino)
+          {
+            sp_imageref_free (&r);
+            return sp_error_make (err, 0, "%s: replaced while it was being opened", ref);
+          }
+        fl = fcntl (src->fd, F_GETFL);
+        if (fl >= 0)
+          fcntl (src->fd, F_SETFL, fl & ~O_NONBLOCK);
+        /* only the archive's contents tell an oci-archive from a docker-archive */
+        if (classify_archive (src, err) < 0)
+          {
+            sp_imageref_free (&r);
+            return -1;
+          }
+        break;
+      }
     }
-  else
-    return sp_error_make (err, errno, "%s", ref);
-
-  src->path = realpath (path, NULL);
-  if (src->path == NULL)
-    return sp_error_make (err, errno, "%s", ref);
-  src->fd = open (src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (src->fd < 0)
-    return sp_error_make (err, errno, "%s", ref);
-  if (fstat (src->fd, &st) < 0)
-    return sp_error_make (err, errno, "%s", ref);
-  if (S_ISDIR (st.st_mode))
-    {
-      if (classify_dir (src, err) < 0)
-        return -1;
-    }
-  else if (S_ISREG (st.st_mode))
-    {
-      int fl = fcntl (src->fd, F_GETFL);
-      if (fl >= 0)
-        fcntl (src->fd, F_SETFL, fl & ~O_NONBLOCK);
-      if (classify_archive (src, err) < 0)
-        return -1;
-    }
-  else
-    return sp_error_make (err, 0, "%s: not an image: not a directory or a regular file", ref);
-  if (src->tag != NULL && src->kind != SP_SRC_LAYOUT && src->kind != SP_SRC_OCI_ARCHIVE
-      && src->kind != SP_SRC_DOCKER_ARCHIVE)
-    return sp_error_make (err, 0, "%s: a %s has no tags", ref, sp_source_kind_name (src->kind));
-  src->name = src->tag ? xasprintf ("%s:%s", src->path, src->tag) : xstrdup (src->path);
+  sp_imageref_free (&r);
   return 0;
 }
 
