@@ -28,6 +28,7 @@
 #include "runtime/mounts.h"
 #include "runtime/passwd.h"
 #include "runtime/user.h"
+#include "envrules.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -45,7 +46,6 @@
 /* Where the staging tmpfs goes; any directory works since host objects are fds by then. */
 #define STAGE_DIR "/tmp"
 #define MAX_ETC_FILE (4 << 20)
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum plan_type {
   PLAN_BIND,    /* bind srcfd */
@@ -687,7 +687,7 @@ sp_container_exec (const char *file, char *const argv[], char *const envp[])
     if (strncmp (envp[i], "PATH=", 5) == 0)
       path = envp[i] + 5;
   if (path == NULL)
-    path = DEFAULT_PATH;
+    path = SP_CONTAINER_DEFAULT_PATH;
   for (p = path;; p++)
     {
       const char *end = strchrnul (p, ':');
