@@ -45,7 +45,7 @@ slurm_spank_init (spank_t sp, int ac, char **av)
   spank_context_t ctx = spank_context ();
 
   sp_config_clear (&config);
-  if (sp_config_parse (&config, ac, av, &err) < 0)
+  if (sp_config_parse_args (&config, ac, av, &err) < 0)
     {
       report (ctx, err->msg);
       return -1;

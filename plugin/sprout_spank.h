@@ -70,9 +70,9 @@ typedef char *(*sp_getenv_fn) (void *ctx, const char *name);
 /* config.c */
 
 /* Parse plugstack.conf arguments into c (zeroed first); unknown keys and bad values fail. */
-int sp_config_parse (struct sp_config *c, int ac, char **av, sp_error_t *err);
+int sp_config_parse_args (struct sp_config *c, int ac, char **av, sp_error_t *err);
 
-/* Free what sp_config_parse allocated and reset c. */
+/* Free what sp_config_parse_args allocated and reset c. */
 void sp_config_clear (struct sp_config *c);
 
 /* Expand %u (uid), %n (node) and %% in tmpl; malloc'd result or NULL with err. */

@@ -30,7 +30,7 @@ conf (struct sp_config *c, const char *args, char *msg, size_t cap)
 
   for (char *t = strtok_r (copy, " ", &save); t != NULL && ac < 16; t = strtok_r (NULL, " ", &save))
     av[ac++] = t;
-  r = sp_config_parse (c, ac, av, &err);
+  r = sp_config_parse_args (c, ac, av, &err);
   snprintf (msg, cap, "%s", err != NULL ? err->msg : "");
   sp_error_free (&err);
   free (copy);
