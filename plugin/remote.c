@@ -345,8 +345,10 @@ env_is_host_owned (const struct sp_settings *s, const char *entry)
 static int __attribute__ ((noreturn))
 task_fail (const char *msg, int errnum)
 {
-  fprintf (stderr, "sprout: error: %s: %s%s%s\n", step.node != NULL ? step.node : "?", msg,
-           errnum ? ": " : "", errnum ? strerror (errnum) : "");
+  sp_error_t err = NULL;
+
+  sp_error_make (&err, errnum, "%s: %s", step.node != NULL ? step.node : "?", msg);
+  sp_error_print ("sprout", err);
   fflush (stderr);
   _exit (125);
 }
