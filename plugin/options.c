@@ -81,18 +81,22 @@ option_cb (int val, const char *optarg, int remote)
   return 0;
 }
 
-/* dl_iterate_phdr's callback: stop (1) at a loaded object whose plugin_name is "pyxis". */
+/* dl_iterate_phdr's callback: stop (1) at a loaded object whose plugin_name is "pyxis"
+ * (or, should its plugin_name not be exported, that is named spank_pyxis.so). */
 static int
 is_pyxis (struct dl_phdr_info *info, size_t size, void *data)
 {
   void *h;
-  const char *name;
+  const char *name, *base;
   int found = 0;
 
   (void) size;
   (void) data;
   if (info->dlpi_name == NULL || info->dlpi_name[0] != '/')
     return 0;
+  base = strrchr (info->dlpi_name, '/') + 1;
+  if (strcmp (base, "spank_pyxis.so") == 0)
+    return 1;
   /* RTLD_NOLOAD: only a handle on what is already loaded, nothing opened or run */
   if ((h = dlopen (info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD)) == NULL)
     return 0;

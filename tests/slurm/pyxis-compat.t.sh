@@ -94,7 +94,8 @@ t_status 1 "an unknown flag is refused" S -N1 --container="$PY3" --container-mou
 t_match "$T_OUT" "unknown mount flag 'x-create=dir'" "... naming it"
 
 # 6. a plugin named pyxis keeps --container-image: a stand-in that registers it, loaded
-# before or after sprout.so in a private plugstack.conf that this test's srun reads
+# before or after sprout.so in a private plugstack.conf that this test's srun reads (its file
+# is not called spank_pyxis.so: sprout must know it by its plugin_name)
 plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
 so=$(grep -v '^#' "$plugstack" 2>/dev/null | grep -o '/[^ ]*sprout\.so' | head -n1)
 args=$(grep -v '^#' "$plugstack" | grep 'sprout\.so' | head -n1 | sed 's/^.*sprout\.so//')
@@ -111,11 +112,11 @@ static struct spank_option image = {
 /* as pyxis does: its options are registered in slurm_spank_init */
 int slurm_spank_init (spank_t sp, int ac, char **av) { return spank_option_register (sp, &image); }
 EOF
-  if cc -shared -fPIC -o conf/spank_pyxis.so conf/pyxis.c 2> conf/cc.err; then
+  if cc -shared -fPIC -o conf/standin.so conf/pyxis.c 2> conf/cc.err; then
     sed "s|^PlugStackConfig=.*|PlugStackConfig=$T_TMP/conf/plugstack.conf|" "$SLURM_CONF" > conf/slurm.conf
     for order in after before; do
-      if [ $order = after ]; then printf 'required %s%s\nrequired %s\n' "$so" "$args" "$T_TMP/conf/spank_pyxis.so"
-      else printf 'required %s\nrequired %s%s\n' "$T_TMP/conf/spank_pyxis.so" "$so" "$args"; fi > conf/plugstack.conf
+      if [ $order = after ]; then printf 'required %s%s\nrequired %s\n' "$so" "$args" "$T_TMP/conf/standin.so"
+      else printf 'required %s\nrequired %s%s\n' "$T_TMP/conf/standin.so" "$so" "$args"; fi > conf/plugstack.conf
       # one line: srun --help wraps a plugin's help text
       help=$(SLURM_CONF=$T_TMP/conf/slurm.conf srun --help 2>&1 | tr -s ' \n' '  ')
       t_match "$help" 'stand-in pyxis\] image' "pyxis loaded $order sprout: srun --help shows pyxis's --container-image"
