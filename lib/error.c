@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int
 error_set (sp_error_t *err, int errnum, const char *fmt, va_list ap)
@@ -107,4 +108,29 @@ sp_error_die (const char *prog, sp_error_t *err, int status)
   sp_error_print (prog, err != NULL ? *err : NULL);
   sp_error_free (err);
   exit (status);
+}
+
+void
+sp_error_print_fd (int fd, const char *prog, sp_error_t err)
+{
+  char line[4096];
+  const char *msg = err != NULL && err->msg != NULL ? err->msg : "unknown error";
+  int n = snprintf (line, sizeof (line) - 1, "%s: error: %s", prog, msg);
+  size_t len = n < 0 ? 0 : (size_t) n < sizeof (line) - 1 ? (size_t) n : sizeof (line) - 2;
+  const char *p = line;
+
+  for (size_t i = 0; i < len; i++)
+    if (line[i] == '\n' || line[i] == '\r')
+      line[i] = ' ';
+  line[len++] = '\n';
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return;
+      p += w;
+      len -= (size_t) w;
+    }
 }

@@ -34,6 +34,10 @@ void sp_error_print (const char *prog, sp_error_t err);
  * has no sp_error_t (a bad option found where it is parsed). */
 void sp_error_printf (const char *prog, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* The same line written to fd with write(2) (no stdio: for a forked child, or another
+ * process's stderr received over a socket); at most 4 KiB of it. */
+void sp_error_print_fd (int fd, const char *prog, sp_error_t err);
+
 /* Print the error, free it and exit with status. */
 void sp_error_die (const char *prog, sp_error_t *err, int status) __attribute__ ((noreturn));
 

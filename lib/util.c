@@ -38,6 +38,15 @@ xcalloc (size_t n, size_t m)
   return p;
 }
 
+void *
+xrealloc (void *p, size_t n)
+{
+  p = realloc (p, n ? n : 1);
+  if (p == NULL)
+    oom ();
+  return p;
+}
+
 char *
 xstrdup (const char *s)
 {

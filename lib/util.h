@@ -54,6 +54,7 @@ sp_steal_fd (int *fd)
  * plugin checks for NULL itself). */
 void *xmalloc (size_t n);
 void *xcalloc (size_t n, size_t m);
+void *xrealloc (void *p, size_t n);
 char *xstrdup (const char *s);
 char *xstrndup (const char *s, size_t n);
 char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));

@@ -43,7 +43,7 @@ set_string (char **slot, const char *key, const char *val, sp_error_t *err)
 }
 
 int
-sp_config_parse (struct sp_config *c, int ac, char **av, sp_error_t *err)
+sp_config_parse_args (struct sp_config *c, int ac, char **av, sp_error_t *err)
 {
   memset (c, 0, sizeof (*c));
   c->remap_root = c->writable = c->mount_home = SP_UNSET;

@@ -7,7 +7,14 @@
  * slurm_spank_init_post_opt runs after: put it back only if no image was given
  * (--container or SRUN_CONTAINER/SBATCH_CONTAINER/SALLOC_CONTAINER), and not
  * with --no-container, which runs this step on the host (sprout's options then
- * inherited from a #SBATCH line are ignored, not an error). */
+ * inherited from a #SBATCH line are ignored, not an error).
+ *
+ * --container-image=X (pyxis's spelling, registered where pyxis is not loaded) is made
+ * what --container=X is, after parsing: SLURM_CONTAINER=X, which the job then carries
+ * like Slurm's own. Slurm also passes the option on to the job's steps in the
+ * environment (SLURM_SPANK_*); that copy is dropped in slurm_spank_init, as the image
+ * inherited through SLURM_CONTAINER already stands for it, and a step's own
+ * --container must be able to replace it. */
 #include "config.h"
 
 #include <errno.h>
@@ -29,23 +36,45 @@ local_getenv (void *ctx, const char *name)
   return v != NULL ? strdup (v) : NULL;
 }
 
+/* Slurm's environment copies of --container-image for a job's steps (both spellings of
+ * the name: Slurm writes '-' as '_' in some versions). */
+static const char *const image_alias_env[] = {
+  "SLURM_SPANK__SLURM_SPANK_OPTION_sprout_container-image",
+  "SLURM_SPANK__SLURM_SPANK_OPTION_sprout_container_image",
+};
+
 int
 sp_local_init (spank_t sp, const struct sp_config *c)
 {
   const char *v = getenv ("SLURM_CONTAINER");
+  cleanup_error sp_error_t err = NULL;
 
   (void) sp;
   (void) c;
+  for (size_t i = 0; i < sizeof (image_alias_env) / sizeof (image_alias_env[0]); i++)
+    unsetenv (image_alias_env[i]);
   free (inherited_image);
   inherited_image = NULL;
   if (v == NULL)
     return 0;
   if ((inherited_image = strdup (v)) == NULL)
     {
-      fprintf (stderr, "sprout: error: out of memory\n");
+      sp_error_make (&err, 0, "out of memory");
+      sp_error_print ("sprout", err);
       return -1;
     }
   unsetenv ("SLURM_CONTAINER");
+  return 0;
+}
+
+/* --container-image=X: SLURM_CONTAINER=X, unless --container gave another image. */
+static int
+apply_image_alias (const char *alias, const char *image, sp_error_t *err)
+{
+  if (image != NULL && *image != '\0' && strcmp (image, alias) != 0)
+    return sp_error_make (err, 0, "--container-image=%s and --container=%s contradict each other", alias, image);
+  if (setenv ("SLURM_CONTAINER", alias, 1) < 0)
+    return sp_error_make (err, errno, "cannot set SLURM_CONTAINER");
   return 0;
 }
 
@@ -62,19 +91,31 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
   if (o->no_container)
     {
       /* the host step inside a containerized job: no image, the inherited one dropped */
-      if (image != NULL && *image != '\0')
+      if ((image != NULL && *image != '\0') || o->container_image != NULL)
         {
-          fprintf (stderr, "sprout: error: --no-container and --container=%s contradict each other\n", image);
+          sp_error_make (&err, 0, "--no-container and --container=%s contradict each other",
+                         image != NULL && *image != '\0' ? image : o->container_image);
+          sp_error_print ("sprout", err);
           return -1;
         }
       unsetenv ("SLURM_CONTAINER");
       return 0;
     }
+  if (o->container_image != NULL)
+    {
+      if (apply_image_alias (o->container_image, image, &err) < 0)
+        {
+          sp_error_print ("sprout", err);
+          return -1;
+        }
+      image = getenv ("SLURM_CONTAINER");
+    }
   if ((image == NULL || *image == '\0') && inherited_image != NULL)
     {
       if (setenv ("SLURM_CONTAINER", inherited_image, 1) < 0)
         {
-          fprintf (stderr, "sprout: error: cannot restore SLURM_CONTAINER: %s\n", strerror (errno));
+          sp_error_make (&err, errno, "cannot restore SLURM_CONTAINER");
+          sp_error_print ("sprout", err);
           return -1;
         }
       image = getenv ("SLURM_CONTAINER");
@@ -92,7 +133,8 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
     {
       if (o->first != NULL)
         {
-          fprintf (stderr, "sprout: error: --%s needs an image: add --container=IMAGE\n", o->first);
+          sp_error_make (&err, 0, "--%s needs an image: add --container=IMAGE", o->first);
+          sp_error_print ("sprout", err);
           return -1;
         }
       return 0;

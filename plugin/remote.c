@@ -18,16 +18,12 @@
 
 #include <slurm/slurm.h>
 
+#include "envrules.h"
 #include "helper_exec.h"
 #include "mpi.h"
 #include "privs.h"
 #include "sprout_spank.h"
 #include "util.h"
-
-/* Environment names the image never overrides: Slurm's task environment and the
- * user's identity (as `sprout run` keeps them). */
-static const char *const host_wins[] = { "HOME", "USER", "LOGNAME", "TERM", NULL };
-static const char *const host_wins_prefix[] = { "SLURM_", "SLURMD_", "SPANK_", NULL };
 
 /* One slurmstepd runs one step: this is that step's container. */
 static struct {
@@ -330,17 +326,14 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
   return 0;
 }
 
+/* The task keeps its own value of entry's name: envrules.h's names, --container-env's. */
 static bool
 env_is_host_owned (const struct sp_settings *s, const char *entry)
 {
   size_t n = strcspn (entry, "=");
 
-  for (const char *const *p = host_wins; *p != NULL; p++)
-    if (strlen (*p) == n && strncmp (*p, entry, n) == 0)
-      return true;
-  for (const char *const *p = host_wins_prefix; *p != NULL; p++)
-    if (strncmp (*p, entry, strlen (*p)) == 0)
-      return true;
+  if (sp_env_is_host_owned (entry))
+    return true;
   for (char **k = s->keep_env; k != NULL && *k != NULL; k++)
     if (strlen (*k) == n && strncmp (*k, entry, n) == 0)
       return true;
@@ -352,8 +345,10 @@ env_is_host_owned (const struct sp_settings *s, const char *entry)
 static int __attribute__ ((noreturn))
 task_fail (const char *msg, int errnum)
 {
-  fprintf (stderr, "sprout: error: %s: %s%s%s\n", step.node != NULL ? step.node : "?", msg,
-           errnum ? ": " : "", errnum ? strerror (errnum) : "");
+  sp_error_t err = NULL;
+
+  sp_error_make (&err, errnum, "%s: %s", step.node != NULL ? step.node : "?", msg);
+  sp_error_print ("sprout", err);
   fflush (stderr);
   _exit (125);
 }

@@ -27,15 +27,15 @@ SP_EXPORT int slurm_spank_exit (spank_t sp, int ac, char **av);
 
 /* One error line: on the terminal in srun/sbatch/salloc, in the log in the daemons. */
 static void
-report (spank_context_t ctx, const char *msg)
+report (spank_context_t ctx, sp_error_t err)
 {
   if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)
     {
-      fprintf (stderr, "sprout: error: %s\n", msg);
+      sp_error_print ("sprout", err);
       fflush (stderr);
     }
   else
-    slurm_error ("sprout: error: %s", msg);
+    slurm_error ("sprout: error: %s", err != NULL && err->msg != NULL ? err->msg : "unknown error");
 }
 
 int
@@ -45,15 +45,15 @@ slurm_spank_init (spank_t sp, int ac, char **av)
   spank_context_t ctx = spank_context ();
 
   sp_config_clear (&config);
-  if (sp_config_parse (&config, ac, av, &err) < 0)
+  if (sp_config_parse_args (&config, ac, av, &err) < 0)
     {
-      report (ctx, err->msg);
+      report (ctx, err);
       return -1;
     }
   if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR || ctx == S_CTX_REMOTE)
     if (sp_options_register (sp, &err) < 0)
       {
-        report (ctx, err->msg);
+        report (ctx, err);
         return -1;
       }
   if (ctx == S_CTX_LOCAL || ctx == S_CTX_ALLOCATOR)

@@ -16,7 +16,7 @@
  *   sequence of NUL-terminated records, then closes fd 1:
  *     cwd=<working directory inside the container>
  *     env=NAME=VALUE    one per variable the task must set: the image's Env, then
- *                       --env (never HOME, USER, LOGNAME or TERM)
+ *                       --env (never a name of envrules.h: HOME, USER, SLURM_*...)
  *     remap_root=0|1
  *     slurm_proxy=DIR   with --slurm-proxy: the proxy's private directory
  *     ready             always last; anything else means failure
@@ -25,7 +25,7 @@
  *   no "ready" record.
  *   Each task then does: setns(user fd), setns(mnt fd), chdir(cwd), setenv for
  *   each env record, sp_privs_drop_for_exec(remap_root), and Slurm execs it.
- *   With --slurm-proxy (issue 6) it first forks the Slurm commands proxy (proxy.h),
+ *   With --slurm-proxy it first forks the Slurm commands proxy (proxy.h),
  *   still on the host, and appends the proxy's bin directory to the env PATH record.
  */
 #include "config.h"
@@ -46,6 +46,7 @@
 #include "cli/cli.h"
 #include "runtime/container.h"
 #include "runtime/env.h"
+#include "envrules.h"
 #include "error.h"
 #include "runtime/keeper.h"
 #include "privs.h"
@@ -186,9 +187,7 @@ parse_args (struct sp_global *g, int argc, char **argv, bool start, struct run_a
     switch (c)
       {
       case 'm':
-        a->opts.mounts = realloc (a->opts.mounts, (a->opts.n_mounts + 1) * sizeof (*a->opts.mounts));
-        if (a->opts.mounts == NULL)
-          return sp_error_make (err, ENOMEM, "--mount");
+        a->opts.mounts = xrealloc (a->opts.mounts, (a->opts.n_mounts + 1) * sizeof (*a->opts.mounts));
         memset (&a->opts.mounts[a->opts.n_mounts], 0, sizeof (*a->opts.mounts));
         if (parse_mount (optarg, &a->opts.mounts[a->opts.n_mounts], err) < 0)
           return -1;
@@ -268,7 +267,8 @@ std_fds_open (sp_error_t *err)
   return 0;
 }
 
-/* The command to run: COMMAND, or Entrypoint + Cmd, as issue #3 describes. */
+/* The command to run: COMMAND (after the Entrypoint with --entrypoint), else the image's
+ * Entrypoint + Cmd, as docker run does. */
 static char **
 build_argv (const struct run_args *a, const struct sp_image *img, sp_error_t *err)
 {
@@ -408,14 +408,8 @@ path_append (char **sets, const char *dir)
         sets[n] = v;
         return sets;
       }
-  sets = realloc (sets, (n + 2) * sizeof (char *));
-  if (sets == NULL)
-    {
-      static const char msg[] = "sprout: error: out of memory\n";
-      (void) !write (STDERR_FILENO, msg, sizeof (msg) - 1);
-      _exit (SP_EXIT_FAILURE);
-    }
-  sets[n] = xasprintf ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:%s", dir);
+  sets = xrealloc (sets, (n + 2) * sizeof (char *));
+  sets[n] = xasprintf ("PATH=%s:%s", SP_CONTAINER_DEFAULT_PATH, dir);
   sets[n + 1] = NULL;
   return sets;
 }
@@ -432,13 +426,7 @@ static void
 record_add (char **buf, size_t *len, const char *s)
 {
   size_t l = strlen (s) + 1;
-  *buf = realloc (*buf, *len + l);
-  if (*buf == NULL)
-    {
-      static const char msg[] = "sprout: error: out of memory\n";
-      (void) !write (STDERR_FILENO, msg, sizeof (msg) - 1);
-      _exit (SP_EXIT_FAILURE);
-    }
+  *buf = xrealloc (*buf, *len + l);
   memcpy (*buf + *len, s, l);
   *len += l;
 }

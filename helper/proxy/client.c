@@ -5,7 +5,7 @@
  * proxy's bin directory at the end of the container's PATH. It sends its name,
  * argv, environment, working directory and fds 0, 1, 2 to the proxy's socket
  * (DIR/sock for DIR/bin/sprout-slurm-client, found from /proc/self/exe), relays
- * SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2, and ends as the host's
+ * SP_PROXY_RELAYED_SIGNALS (proxy.h says which and why), and ends as the host's
  * command ended: with its exit status, or killed by the same signal. */
 #include "config.h"
 
@@ -21,12 +21,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "proxy/proxy.h"
 
 extern char **environ;
 
 static int sigpipe_fds[2] = { -1, -1 };
-static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int relayed[] = { SP_PROXY_RELAYED_SIGNALS };
 
 static void
 on_signal (int sig)
@@ -37,11 +38,14 @@ on_signal (int sig)
   errno = e;
 }
 
+/* "sprout: error: NAME: WHAT[: strerror]" and exit 125, sprout's own failure status. */
 static int __attribute__ ((noreturn))
 fail (const char *name, const char *what, int errnum)
 {
-  fprintf (stderr, "sprout: error: %s: %s%s%s\n", name, what, errnum ? ": " : "", errnum ? strerror (errnum) : "");
-  exit (125);
+  sp_error_t err = NULL;
+
+  sp_error_make (&err, errnum, "%s: %s", name, what);
+  sp_error_die ("sprout", &err, 125);
 }
 
 static int
@@ -70,7 +74,7 @@ add (char **buf, size_t *len, size_t *cap, const char *s, const char *name)
     {
       *cap = (*len + l) * 2;
       if ((*buf = realloc (*buf, *cap)) == NULL)
-        fail (name, "out of memory", ENOMEM);
+        fail (name, "out of memory", 0);
     }
   memcpy (*buf + *len, s, l);
   *len += l;
@@ -81,6 +85,7 @@ main (int argc, char **argv)
 {
   const char *name = argc > 0 && argv[0] != NULL ? argv[0] : "sprout-slurm-client";
   char self[PATH_MAX], cwd[PATH_MAX], num[32], *slash;
+  const char *base;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -93,13 +98,11 @@ main (int argc, char **argv)
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl (fd, F_GETFD) < 0 && errno == EBADF && open ("/dev/null", O_RDWR) != fd)
       return 125;
-  if ((slash = strrchr (name, '/')) != NULL)
-    name = slash + 1;
+  /* base is const: strrchr of a const string is const (C23, glibc 2.41) */
+  if ((base = strrchr (name, '/')) != NULL)
+    name = base + 1;
   if (strcmp (name, "sprout-slurm-client") == 0)
-    {
-      fprintf (stderr, "sprout: error: sprout-slurm-client: run it as a Slurm command (srun, sbatch, ...) inside a sprout container\n");
-      return 125;
-    }
+    fail (name, "run it as a Slurm command (srun, sbatch, ...) inside a sprout container", 0);
   /* the socket is DIR/sock for this program at DIR/bin/sprout-slurm-client */
   n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
   if (n <= 0)

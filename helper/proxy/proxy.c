@@ -40,14 +40,6 @@ const char *const sp_proxy_commands[] = {
   "sattach", "sprio", "sshare", "sacctmgr", "sreport", "sbcast", "strigger", "sdiag", NULL,
 };
 
-/* Signals the client may relay to the command. */
-static bool
-relayable (int sig)
-{
-  return sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1
-         || sig == SIGUSR2 || sig == SIGCONT;
-}
-
 static volatile sig_atomic_t got_signal;
 
 static void
@@ -147,24 +139,20 @@ search_path (const char *path, const char *name)
   return NULL;
 }
 
-/* Print "sprout: error: ..." on fd (the client's stderr). */
-static void __attribute__ ((format (printf, 2, 3)))
-fd_error (int fd, const char *fmt, ...)
+/* Print "sprout: error: <fmt...>" on fd (the client's stderr), through error.h. */
+static void __attribute__ ((format (printf, 3, 4)))
+fd_error (int fd, int errnum, const char *fmt, ...)
 {
-  char msg[1024];
+  cleanup_error sp_error_t err = NULL;
+  cleanup_free char *msg = NULL;
   va_list ap;
-  int n;
 
   va_start (ap, fmt);
-  n = vsnprintf (msg, sizeof (msg) - 1, fmt, ap);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
   va_end (ap);
-  if (n < 0)
-    return;
-  if ((size_t) n > sizeof (msg) - 2)
-    n = (int) sizeof (msg) - 2;
-  msg[n++] = '\n';
-  (void) !sp_write_all (fd, "sprout: error: ", 15);
-  (void) !sp_write_all (fd, msg, (size_t) n);
+  sp_error_make (&err, errnum, "%s", msg != NULL ? msg : "out of memory");
+  sp_error_print_fd (fd, "sprout", err);
 }
 
 /* Receive the header and the three fds; 0 or -1. */
@@ -213,82 +201,55 @@ exec_command (const char *path, char **argv, char **envp, const char *cwd, const
   sp_close_fds_from (3, NULL, 0);
   if (chdir (cwd) < 0)
     {
-      int e = errno;
-      fd_error (2, "%s: cannot enter %s on the host: %s", argv[0], cwd, strerror (e));
+      fd_error (2, errno, "%s: cannot enter %s on the host", argv[0], cwd);
       _exit (125);
     }
   execve (path, argv, envp);
-  fd_error (2, "%s: cannot execute %s on the host: %s", argv[0], path, strerror (errno));
-  _exit (errno == ENOENT ? 127 : 126);
+  {
+    int e = errno;
+    fd_error (2, e, "%s: cannot execute %s on the host", argv[0], path);
+    _exit (e == ENOENT ? 127 : 126);
+  }
 }
 
-/* One connection: read the request, run the command, relay signals, reply. */
-static int __attribute__ ((noreturn))
-handle (int sock, const char *host_path)
+/* Tell the client the command did not run: a line on its stderr, then exit status. */
+static void __attribute__ ((noreturn))
+refuse (int sock, int errfd, int status, sp_error_t err)
 {
-  struct sp_proxy_hdr h;
-  int fds[3];
-  cleanup_free char *buf = NULL, *path = NULL;
-  char **argv = NULL, **envp = NULL;
-  const char *name, *cwd, *p, *end;
-  long argc;
-  size_t n_env = 0;
+  struct sp_proxy_reply reply = { SP_PROXY_EXITED, status };
+
+  sp_error_print_fd (errfd, "sprout", err);
+  (void) !sp_write_all (sock, &reply, sizeof (reply));
+  _exit (0);
+}
+
+/* The command's environment: the job's host PATH, then the client's variables but its
+ * PATH (the container's) and LD_* (they name the image's libraries). */
+static char **
+command_env (const struct sp_proxy_request *req, const char *host_path)
+{
+  char **envp = xcalloc (req->n_env + 2, sizeof (char *));
+  size_t n = 0;
+
+  envp[n++] = xasprintf ("PATH=%s", host_path);
+  for (size_t i = 0; i < req->n_env; i++)
+    if (!sp_has_prefix (req->env[i], "PATH=") && !sp_has_prefix (req->env[i], "LD_"))
+      envp[n++] = req->env[i];
+  envp[n] = NULL;
+  return envp;
+}
+
+/* Run the command as a child with the client's fds and wait for it, relaying the signals
+ * the client sends on *sock (-1 once the client is gone); how it ended. */
+static struct sp_proxy_reply
+run_command (int *sock, const char *path, const struct sp_proxy_request *req, char **envp, int fds[3])
+{
+  static const int relayed[] = { SP_PROXY_RELAYED_SIGNALS };
+  sigset_t block, none;
   pid_t pid;
   int pidfd, status;
-  sigset_t block, none;
-  struct sp_proxy_reply reply;
-  bool known = false;
 
   sigemptyset (&none);
-  if (recv_header (sock, &h, fds) < 0)
-    _exit (1);
-  buf = xmalloc ((size_t) h.len + 1);
-  if (sp_read_all (sock, buf, h.len) != (ssize_t) h.len)
-    _exit (1);
-  buf[h.len] = '\0';
-  end = buf + h.len;
-  name = buf;
-  cwd = name + strlen (name) + 1;
-  if (cwd >= end || cwd + strlen (cwd) + 1 >= end)
-    _exit (1);
-  p = cwd + strlen (cwd) + 1;
-  argc = strtol (p, NULL, 10);
-  if (argc < 1 || argc > 1 << 20)
-    _exit (1);
-  p += strlen (p) + 1;
-  argv = xcalloc ((size_t) argc + 1, sizeof (char *));
-  for (long i = 0; i < argc; i++)
-    {
-      if (p >= end)
-        _exit (1);
-      argv[i] = (char *) p;
-      p += strlen (p) + 1;
-    }
-  envp = xcalloc ((size_t) h.len / 2 + 2, sizeof (char *));
-  envp[n_env++] = xasprintf ("PATH=%s", host_path);
-  for (; p < end; p += strlen (p) + 1)
-    if (strncmp (p, "PATH=", 5) != 0 && strncmp (p, "LD_", 3) != 0 && strchr (p, '=') != NULL)
-      envp[n_env++] = (char *) p;
-  envp[n_env] = NULL;
-
-  for (const char *const *c = sp_proxy_commands; *c != NULL; c++)
-    if (strcmp (*c, name) == 0)
-      known = true;
-  if (!known)
-    {
-      fd_error (fds[2], "%s: not a Slurm command the container's proxy runs", name);
-      reply = (struct sp_proxy_reply) { SP_PROXY_EXITED, 127 };
-      (void) !sp_write_all (sock, &reply, sizeof (reply));
-      _exit (0);
-    }
-  if ((path = search_path (host_path, name)) == NULL)
-    {
-      fd_error (fds[2], "%s: command not found on the host (PATH=%s)", name, host_path);
-      reply = (struct sp_proxy_reply) { SP_PROXY_EXITED, 127 };
-      (void) !sp_write_all (sock, &reply, sizeof (reply));
-      _exit (0);
-    }
-
   /* SIGTERM/SIGHUP/SIGINT to the handler (the step ends) go on to the command */
   sigemptyset (&block);
   sigaddset (&block, SIGTERM);
@@ -300,8 +261,8 @@ handle (int sock, const char *host_path)
     _exit (1);
   if (pid == 0)
     {
-      close (sock);
-      exec_command (path, argv, envp, cwd, fds);
+      close (*sock);
+      exec_command (path, req->argv, envp, req->cwd, fds);
     }
   for (int i = 0; i < 3; i++)
     close (fds[i]);
@@ -310,8 +271,8 @@ handle (int sock, const char *host_path)
     _exit (1);
   for (;;)
     {
-      struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
-      int r = ppoll (pfd, sock >= 0 ? 2 : 1, NULL, &none);
+      struct pollfd pfd[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = *sock, .events = POLLIN } };
+      int r = ppoll (pfd, *sock >= 0 ? 2 : 1, NULL, &none);
 
       if (got_signal)
         {
@@ -322,31 +283,71 @@ handle (int sock, const char *host_path)
         continue;
       if (pfd[0].revents)
         break;
-      if (sock >= 0 && pfd[1].revents)
+      if (*sock >= 0 && pfd[1].revents)
         {
           int32_t sig;
-          ssize_t n = read (sock, &sig, sizeof (sig));
+          ssize_t n = read (*sock, &sig, sizeof (sig));
 
           if (n == (ssize_t) sizeof (sig))
             {
-              if (relayable (sig))
-                kill (pid, sig);
+              for (size_t i = 0; i < sizeof (relayed) / sizeof (relayed[0]); i++)
+                if (sig == relayed[i])
+                  kill (pid, sig);
             }
           else if (n == 0 || (n < 0 && errno != EINTR))
             {
               /* the client is gone: so is the container that ran it */
               kill (pid, SIGTERM);
-              close (sock);
-              sock = -1;
+              close (*sock);
+              *sock = -1;
             }
         }
     }
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
   if (WIFSIGNALED (status))
-    reply = (struct sp_proxy_reply) { SP_PROXY_SIGNALED, WTERMSIG (status) };
-  else
-    reply = (struct sp_proxy_reply) { SP_PROXY_EXITED, WEXITSTATUS (status) };
+    return (struct sp_proxy_reply) { SP_PROXY_SIGNALED, WTERMSIG (status) };
+  return (struct sp_proxy_reply) { SP_PROXY_EXITED, WEXITSTATUS (status) };
+}
+
+/* One connection: read and check the request, run the command, reply. */
+static int __attribute__ ((noreturn))
+handle (int sock, const char *host_path)
+{
+  struct sp_proxy_hdr h;
+  struct sp_proxy_request req;
+  cleanup_error sp_error_t err = NULL;
+  cleanup_free char *buf = NULL, *path = NULL;
+  cleanup_free char **envp = NULL;
+  struct sp_proxy_reply reply;
+  bool known = false;
+  int fds[3];
+
+  if (recv_header (sock, &h, fds) < 0)
+    _exit (1);
+  buf = xmalloc ((size_t) h.len + 1);
+  if (sp_read_all (sock, buf, h.len) != (ssize_t) h.len)
+    _exit (1);
+  if (sp_proxy_request_parse (buf, h.len, &req, &err) < 0)
+    {
+      sp_error_wrap (&err, "the Slurm proxy refused a request");
+      refuse (sock, fds[2], 125, err);
+    }
+  for (const char *const *c = sp_proxy_commands; *c != NULL; c++)
+    if (strcmp (*c, req.name) == 0)
+      known = true;
+  if (!known)
+    {
+      sp_error_make (&err, 0, "%s: not a Slurm command the container's proxy runs", req.name);
+      refuse (sock, fds[2], 127, err);
+    }
+  if ((path = search_path (host_path, req.name)) == NULL)
+    {
+      sp_error_make (&err, 0, "%s: command not found on the host (PATH=%s)", req.name, host_path);
+      refuse (sock, fds[2], 127, err);
+    }
+  envp = command_env (&req, host_path);
+  reply = run_command (&sock, path, &req, envp, fds);
   if (sock >= 0)
     (void) !sp_write_all (sock, &reply, sizeof (reply));
   _exit (0);

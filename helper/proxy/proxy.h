@@ -1,4 +1,4 @@
-/* proxy.h: the Slurm commands proxy of a containerized step (issue 6).
+/* proxy.h: the Slurm commands proxy of a containerized step.
  *
  * Images have no Slurm, yet a containerized batch script must run srun, sbatch,
  * squeue... `sprout start --slurm-proxy` forks this proxy BEFORE it unshares: it
@@ -10,8 +10,8 @@
  * image's own tools win). The client sends its command name, argv, environment,
  * working directory and fds 0/1/2 (SCM_RIGHTS); the proxy runs the real command
  * on the host with them (the job's host PATH, the same cwd path: cwd and $HOME
- * are bound at their own paths), relays SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/
- * SIGUSR2 from the client and returns the exit status or the killing signal.
+ * are bound at their own paths), relays SP_PROXY_RELAYED_SIGNALS from the client
+ * and returns the exit status or the killing signal.
  * It ends when the holder's keep-alive reaches EOF (or on SIGTERM), removing its
  * directory. Why a proxy rather than binding the host's Slurm into the image:
  * the host's srun needs its own loader, libraries, plugins, slurm.conf and the
@@ -20,6 +20,8 @@
 #ifndef SPROUT_PROXY_H
 #define SPROUT_PROXY_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
@@ -32,6 +34,14 @@
 #define SP_PROXY_MAGIC 0x53505258u    /* "SPRX" */
 #define SP_PROXY_MAX_REQUEST (8u << 20)
 
+/* The signals the client catches and the proxy passes on to the host's command: those
+ * that srun, sbatch, salloc and sattach act on (they forward them to the job's tasks).
+ * SIGCONT is among them: srun forwards it too, and one sent to the command inside must
+ * reach the command outside; where that was never stopped it is a no-op. The job-control
+ * stops (SIGTSTP, SIGTTIN, SIGTTOU) are not: they stop the client on its terminal, and
+ * the host's command, with no terminal of its own to resume it, must not stop with it. */
+#define SP_PROXY_RELAYED_SIGNALS SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT
+
 struct sp_proxy_hdr {
   uint32_t magic;
   uint32_t len;
@@ -43,6 +53,28 @@ struct sp_proxy_reply {
   int32_t kind;    /* SP_PROXY_EXITED or SP_PROXY_SIGNALED */
   int32_t value;   /* exit status or signal number */
 };
+
+/* A request's body as sp_proxy_request_parse found it: the strings point into the
+ * parsed buffer; argv and env are malloc'd vectors (free with sp_proxy_request_clear). */
+struct sp_proxy_request {
+  const char *name;  /* the command's name (non-empty, no '/') */
+  const char *cwd;   /* absolute */
+  char **argv;       /* argc entries, NULL-terminated */
+  size_t argc;       /* at least 1 */
+  char **env;        /* the client's NAME=VALUE entries, NULL-terminated */
+  size_t n_env;
+};
+
+/* Parse the LEN bytes at BUF (a request's body, after its header: the strings of the wire
+ * format above) into *REQ. Refused with one line in err: more than SP_PROXY_MAX_REQUEST
+ * bytes, a last string without its NUL, an empty name or one with '/', a relative cwd,
+ * an argc that is not a decimal count from 1 to the strings present, an argument missing.
+ * Environment entries that are not NAME=VALUE are left out (the kernel lets any string
+ * through execve). BUF must outlive *REQ; 0, or -1 with *REQ empty. */
+int sp_proxy_request_parse (const char *buf, size_t len, struct sp_proxy_request *req, sp_error_t *err);
+
+/* Free the vectors of *REQ and empty it; harmless on an empty one. */
+void sp_proxy_request_clear (struct sp_proxy_request *req);
 
 /* Names of the Slurm commands the proxy runs; NULL-terminated. */
 extern const char *const sp_proxy_commands[];

@@ -28,6 +28,7 @@
 #include "runtime/mounts.h"
 #include "runtime/passwd.h"
 #include "runtime/user.h"
+#include "envrules.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -45,7 +46,6 @@
 /* Where the staging tmpfs goes; any directory works since host objects are fds by then. */
 #define STAGE_DIR "/tmp"
 #define MAX_ETC_FILE (4 << 20)
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum plan_type {
   PLAN_BIND,    /* bind srcfd */
@@ -121,6 +121,53 @@ write_file (const char *path, const char *text, sp_error_t *err)
   return 0;
 }
 
+/* The sysctl that keeps this user from user namespaces, as "name=value: what", or NULL.
+ * Each is a distribution's switch: Ubuntu 24.04 lets unshare succeed under AppArmor's
+ * restriction and fails the uid_map write; Debian's older kernels refuse unshare. */
+static char *
+userns_blocker (void)
+{
+  static const struct { const char *path, *name, *blocks, *what; } sysctls[] = {
+    { "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "kernel.apparmor_restrict_unprivileged_userns", "1",
+      "AppArmor restricts unprivileged user namespaces; an admin sets it to 0 or gives sprout an AppArmor profile that allows userns" },
+    { "/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone", "0",
+      "unprivileged user namespaces are disabled; an admin sets it to 1" },
+    { "/proc/sys/user/max_user_namespaces", "user.max_user_namespaces", "0",
+      "user namespaces are disabled; an admin sets it above 0" },
+  };
+
+  for (size_t i = 0; i < sizeof (sysctls) / sizeof (sysctls[0]); i++)
+    {
+      cleanup_close int fd = openat (AT_FDCWD, sysctls[i].path, O_RDONLY | O_CLOEXEC);
+      cleanup_free char *v = sp_read_text (fd, 64);
+
+      if (v != NULL && strtol (v, NULL, 10) == strtol (sysctls[i].blocks, NULL, 10))
+        return xasprintf ("%s=%s: %s", sysctls[i].name, sysctls[i].blocks, sysctls[i].what);
+    }
+  return NULL;
+}
+
+/* err for a user namespace the kernel refused (unshare or a map's write failed with e). */
+static int
+userns_refused (const char *what, int e, sp_error_t *err)
+{
+  cleanup_free char *why = NULL;
+
+  if (e == EPERM || e == EACCES || e == ENOSPC || e == EUSERS)
+    why = userns_blocker ();
+  if (why != NULL)
+    {
+      sp_error_make (err, 0, "%s: %s (%s)", what, strerror (e), why);
+      (*err)->errnum = e;
+      return -1;
+    }
+  if (e == ENOSPC || e == EUSERS)
+    return sp_error_make (err, e, "%s (the limit user.max_user_namespaces is reached)", what);
+  if (e == EPERM)
+    return sp_error_make (err, e, "%s (are unprivileged user namespaces enabled? see user.max_user_namespaces)", what);
+  return sp_error_make (err, e, "%s", what);
+}
+
 /* Is PATH equal to DIR or below it? */
 static bool
 path_under (const char *path, const char *dir)
@@ -178,19 +225,15 @@ enter_userns (struct build *b, sp_error_t *err)
   unsigned long inside_gid = b->opts->remap_root ? 0 : (unsigned long) b->gid;
 
   if (unshare (CLONE_NEWUSER | CLONE_NEWNS) < 0)
-    {
-      if (errno == EPERM || errno == ENOSPC || errno == EUSERS)
-        return sp_error_make (err, errno, "cannot create a user namespace (are unprivileged user namespaces enabled? see user.max_user_namespaces)");
-      return sp_error_make (err, errno, "cannot create the container's namespaces");
-    }
+    return userns_refused ("cannot create a user namespace", errno, err);
   if (write_file ("/proc/self/setgroups", "deny", err) < 0)
-    return -1;
+    return userns_refused ("cannot write /proc/self/setgroups", (*err)->errnum, err);
   snprintf (map, sizeof (map), "%lu %lu 1", inside_uid, (unsigned long) b->uid);
   if (write_file ("/proc/self/uid_map", map, err) < 0)
-    return -1;
+    return userns_refused ("cannot write /proc/self/uid_map", (*err)->errnum, err);
   snprintf (map, sizeof (map), "%lu %lu 1", inside_gid, (unsigned long) b->gid);
   if (write_file ("/proc/self/gid_map", map, err) < 0)
-    return -1;
+    return userns_refused ("cannot write /proc/self/gid_map", (*err)->errnum, err);
   /* No mount --make-rslave /: a mount namespace made together with a new user
    * namespace is less privileged, so the kernel has already reduced every shared
    * mount to a slave (mount_namespaces(7)): host mounts (late automounts) still
@@ -687,7 +730,7 @@ sp_container_exec (const char *file, char *const argv[], char *const envp[])
     if (strncmp (envp[i], "PATH=", 5) == 0)
       path = envp[i] + 5;
   if (path == NULL)
-    path = DEFAULT_PATH;
+    path = SP_CONTAINER_DEFAULT_PATH;
   for (p = path;; p++)
     {
       const char *end = strchrnul (p, ':');

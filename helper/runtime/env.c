@@ -1,12 +1,11 @@
 /* env.c: the container's environment (see env.h). */
 #include "config.h"
 #include "runtime/env.h"
+#include "envrules.h"
 #include "util.h"
 
 #include <ctype.h>
 #include <string.h>
-
-static const char *const callers_own[] = { "HOME", "USER", "LOGNAME", "TERM" };
 
 static size_t
 name_len (const char *s)
@@ -22,16 +21,6 @@ same_name (const char *a, const char *b)
   return la == name_len (b) && strncmp (a, b, la) == 0;
 }
 
-bool
-sp_env_is_callers (const char *s)
-{
-  size_t l = name_len (s);
-  for (size_t i = 0; i < sizeof (callers_own) / sizeof (callers_own[0]); i++)
-    if (strlen (callers_own[i]) == l && strncmp (s, callers_own[i], l) == 0)
-      return true;
-  return false;
-}
-
 int
 sp_env_check_arg (const char *arg, sp_error_t *err)
 {
@@ -42,8 +31,8 @@ sp_env_check_arg (const char *arg, sp_error_t *err)
   for (const char *p = arg; p < eq; p++)
     if (!(isalnum ((unsigned char) *p) || *p == '_') || (p == arg && isdigit ((unsigned char) *p)))
       return sp_error_make (err, 0, "--env %s: invalid variable name", arg);
-  if (sp_env_is_callers (arg))
-    return sp_error_make (err, 0, "--env %s: HOME, USER, LOGNAME and TERM are always the caller's", arg);
+  if (sp_env_is_host_owned (arg))
+    return sp_error_make (err, 0, "--env %s: %s are always the caller's", arg, sp_env_host_owned_names);
   return 0;
 }
 
@@ -58,7 +47,7 @@ sp_env_overrides (char *const *image_env, char *const *opt_env)
     for (size_t i = 0; lists[l] != NULL && lists[l][i] != NULL; i++)
       {
         const char *s = lists[l][i];
-        if (strchr (s, '=') == NULL || *s == '=' || sp_env_is_callers (s))
+        if (strchr (s, '=') == NULL || *s == '=' || sp_env_is_host_owned (s))
           continue;
         out[n++] = xstrdup (s);
       }

@@ -1,17 +1,14 @@
 /* env.h: the container's environment. The caller's environment, the image's Env
- * over it (so the image's PATH wins), then --env; HOME, USER, LOGNAME and TERM
- * always stay the caller's. */
+ * over it (so the image's PATH wins), then --env; the names of envrules.h (HOME,
+ * USER, LOGNAME, TERM, SLURM_*, SLURMD_*, SPANK_*) always stay the caller's. */
 #ifndef SPROUT_ENV_H
 #define SPROUT_ENV_H
 
 #include <stdbool.h>
 #include "error.h"
 
-/* True for the names the caller keeps (HOME, USER, LOGNAME, TERM). */
-bool sp_env_is_callers (const char *name_eq_value);
-
 /* Check one --env argument: NAME=VALUE with a valid NAME that is not one of the
- * caller's own. 0 or -1 with *err set. */
+ * caller's own (sp_env_is_host_owned). 0 or -1 with *err set. */
 int sp_env_check_arg (const char *arg, sp_error_t *err);
 
 /* The variables the container sets over the caller's: IMAGE_ENV, then OPT_ENV

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,12 +27,22 @@ slurp (int dirfd, const char *path, size_t max)
   return sp_read_text (fd, max);
 }
 
-/* What nsswitch.conf says of DB ("passwd", "group"): *files_first, whether "files" (or
- * "compat") is listed with no network source before it, so that a line found in the
- * file is glibc's answer too; *only_local, whether every source is local (files,
- * compat, systemd), so that not finding the id there is the answer as well. */
-static void
-nss_sources (const char *conf, const char *db, bool *files_first, bool *only_local)
+/* Does the action at p ("[...]", up to eol) end the lookup when files found nothing? */
+static bool
+action_stops_on_notfound (const char *p, const char *eol)
+{
+  const char *e = memchr (p, ']', (size_t) (eol - p));
+  cleanup_free char *act = xstrndup (p + 1, e != NULL ? (size_t) (e - p - 1) : 0);
+  char *save = NULL;
+
+  for (char *t = strtok_r (act, " \t", &save); t != NULL; t = strtok_r (NULL, " \t", &save))
+    if (strcasecmp (t, "NOTFOUND=return") == 0)
+      return true;
+  return false;
+}
+
+void
+sp_user_nss_sources (const char *conf, const char *db, bool *files_first, bool *only_local)
 {
   size_t dl = strlen (db);
 
@@ -39,33 +50,41 @@ nss_sources (const char *conf, const char *db, bool *files_first, bool *only_loc
   for (const char *line = conf; line != NULL && *line;)
     {
       const char *p = line + strspn (line, " \t");
-      const char *nl = strchr (line, '\n');
+      const char *eol = line + strcspn (line, "\n");
+      bool after_files = false;  /* the last source was files, with only local ones before */
 
-      line = nl ? nl + 1 : NULL;
+      line = *eol ? eol + 1 : NULL;
       if (strncmp (p, db, dl) != 0 || p[dl] != ':')
         continue;
       p += dl + 1;
       *files_first = false;
-      for (;;)
+      while (p < eol)
         {
           size_t n;
           bool files, local;
 
-          p += strspn (p, " \t");
-          if (*p == '\n' || *p == '\0' || *p == '#')
+          p += strspn (p, " \t\r");
+          if (p >= eol || *p == '#')
             break;
           if (*p == '[')  /* an action like [NOTFOUND=return]: not a source */
             {
-              const char *e = strchr (p, ']');
+              const char *e = memchr (p, ']', (size_t) (eol - p));
+              /* files, then [NOTFOUND=return]: what files lacks, no source has */
+              if (after_files && action_stops_on_notfound (p, eol))
+                {
+                  *only_local = true;
+                  return;
+                }
               if (e == NULL)
                 break;
               p = e + 1;
               continue;
             }
-          n = strcspn (p, " \t\n#[");
+          n = strcspn (p, " \t\r\n#[");
           files = (n == 5 && strncmp (p, "files", 5) == 0) || (n == 6 && strncmp (p, "compat", 6) == 0);
           local = files || (n == 7 && strncmp (p, "systemd", 7) == 0);
-          if (files && *only_local)
+          after_files = files && *only_local;
+          if (after_files)
             *files_first = true;
           if (!local)
             *only_local = false;
@@ -195,7 +214,7 @@ lookup_local (const char *conf, const char *db, const char *file, unsigned long 
   bool files_first, only_local;
 
   *line = NULL;
-  nss_sources (conf, db, &files_first, &only_local);
+  sp_user_nss_sources (conf, db, &files_first, &only_local);
   if (files_first)
     {
       cleanup_free char *text = slurp (AT_FDCWD, file, MAX_DB_FILE);

@@ -27,6 +27,15 @@ void sp_user_lookup (uid_t uid, gid_t gid, const char *cache_dir, struct sp_user
 
 void sp_user_entry_free (struct sp_user_entry *u);
 
+/* What the text of nsswitch.conf (CONF; NULL when the file is missing) says of DB
+ * ("passwd", "group"): *FILES_FIRST, whether "files" (or "compat") is listed with no
+ * network source before it, so that a line found in the file is glibc's answer too;
+ * *ONLY_LOCAL, whether every source is local (files, compat, systemd), so that not
+ * finding the id there is the answer as well. Without the file or the DB's line, both
+ * are true (glibc's default is files). Actions ([NOTFOUND=return]) and comments are
+ * skipped; the first DB line counts. */
+void sp_user_nss_sources (const char *conf, const char *db, bool *files_first, bool *only_local);
+
 /* Seconds an answer from NSS stays in the cache. */
 #define SP_USER_CACHE_TTL 600
 

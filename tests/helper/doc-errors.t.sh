@@ -2,7 +2,7 @@
 # doc-errors.t.sh: every message the helper, the Slurm client and the plugin can print is in
 # doc/troubleshooting.md, so the troubleshooting guide stays true as the code changes.
 #
-# How: a small C scanner (below, in Python) reads helper/*.c, plugin/*.c and lib/*.c with
+# How: a small C scanner (below, in Python) reads the .c files under helper/, plugin/ and lib/ with
 # comments removed and collects the format string of every call that prints or builds a
 # user-visible message:
 #   sp_error_make, sp_error_wrap, fprintf (stderr, ...), fd_error (proxy), slurm_error,
@@ -98,7 +98,7 @@ formats = []
 for d in ("helper", "plugin", "lib"):
     p = os.path.join(src, d)
     if not os.path.isdir(p): continue
-    for name in sorted(os.listdir(p)):
+    for name in sorted(os.path.relpath(os.path.join(r, f), p) for r, _, fs in os.walk(p) for f in fs):
         if not name.endswith(".c"): continue
         s = strip_comments(open(os.path.join(p, name), encoding="utf-8").read())
         for rx in (call_re, decl_re):

@@ -217,4 +217,17 @@ t_match "$T_OUT" "in use" "... and says it is in use"
 wait "$runpid"
 t_status 0 "after the container ends, sprout rm removes the image" "$SPROUT" rm "$BB"
 
+# ---------------------------------------------------------------- user namespaces disabled
+# a real stand-in: inside a user namespace of our own, user.max_user_namespaces is that
+# namespace's and ours to set; at 0, sprout's own unshare fails as on a host that disables them
+if unshare -Ur true 2>/dev/null; then
+  out=$(unshare -Ur sh -c 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" run "$1" true' "$SPROUT" "$BB" 2>&1)
+  st=$?
+  t_is "$st" 125 "with user.max_user_namespaces=0 sprout run fails with 125"
+  t_is "$(printf '%s\n' "$out" | wc -l)" 1 "... in one line"
+  t_match "$out" '^sprout: error: cannot create a user namespace: .*user\.max_user_namespaces=0' "... naming the setting ($out)"
+else
+  t_skip "user namespaces disabled" "unshare -Ur is not allowed here"
+fi
+
 t_done

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "runtime/env.h"
+#include "envrules.h"
 #include "runtime/mounts.h"
 #include "runtime/passwd.h"
 #include "syscalls.h"
@@ -52,7 +53,7 @@ static void
 test_env (void)
 {
   char *caller[] = { "PATH=/host/bin", "HOME=/home/alice", "TERM=xterm", "KEEP=1", NULL };
-  char *image[] = { "PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8", "junk", NULL };
+  char *image[] = { "PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8", "junk", "SLURM_JOB_ID=99", NULL };
   char *opt[] = { "LANG=fr_FR", "NEW=x=y", NULL };
   sp_error_t err = NULL;
   char **sets = sp_env_overrides (image, opt);
@@ -61,6 +62,7 @@ test_env (void)
   TAP_IS_INT (sp_strv_len (sets), 4, "overrides: image Env then --env, without HOME and junk");
   tap_ok (strcmp (sp_env_get (env, "PATH"), "/usr/bin:/bin") == 0, "the image's PATH wins");
   tap_ok (strcmp (sp_env_get (env, "HOME"), "/home/alice") == 0, "HOME stays the caller's");
+  tap_ok (sp_env_get (env, "SLURM_JOB_ID") == NULL, "an image's SLURM_* is not taken");
   tap_ok (strcmp (sp_env_get (env, "LANG"), "fr_FR") == 0, "--env comes after the image's Env");
   tap_ok (strcmp (sp_env_get (env, "NEW"), "x=y") == 0 && strcmp (sp_env_get (env, "KEEP"), "1") == 0,
           "new variables appended, the caller's others kept");
@@ -70,6 +72,23 @@ test_env (void)
   TAP_IS_INT (sp_env_check_arg ("1A=v", &err), -1, "--env with a bad name refused");
   sp_error_free (&err);
   TAP_IS_INT (sp_env_check_arg ("NOVALUE", &err), -1, "--env without = refused");
+  sp_error_free (&err);
+  TAP_IS_INT (sp_env_check_arg ("SLURM_NTASKS=4", &err), -1, "--env SLURM_* refused (the job's, not sprout's)");
+  tap_ok (err != NULL && strstr (err->msg, "SLURM_*") != NULL, "the refusal lists the caller's names: %s",
+          err != NULL ? err->msg : "");
+  {
+    static const char *const own[] = { "HOME", "USER=u", "LOGNAME", "TERM=xterm", "SLURM_JOB_ID=1",
+                                       "SLURMD_NODENAME", "SPANK_X=1" };
+    static const char *const not_own[] = { "HOMEDIR=/x", "PATH=/bin", "SLURM", "SLURM_", "SLURMX=1",
+                                           "SPANKY=1", "TERMINFO=/x", "home" };
+    bool all = true, none = true;
+    for (size_t i = 0; i < sizeof (own) / sizeof (own[0]); i++)
+      all = all && sp_env_is_host_owned (own[i]);
+    for (size_t i = 0; i < sizeof (not_own) / sizeof (not_own[0]); i++)
+      none = none && !sp_env_is_host_owned (not_own[i]);
+    tap_ok (all, "HOME, USER, LOGNAME, TERM and SLURM_*, SLURMD_*, SPANK_* are the caller's, bare or NAME=VALUE");
+    tap_ok (none, "names that only start like them are not");
+  }
   sp_error_free (&err);
   sp_strv_free (sets);
   sp_strv_free (env);
