@@ -2,7 +2,7 @@
 # doc-errors.t.sh: every message the helper, the Slurm client and the plugin can print is in
 # doc/troubleshooting.md, so the troubleshooting guide stays true as the code changes.
 #
-# How: a small C scanner (below, in Python) reads helper/*.c, plugin/*.c and lib/*.c with
+# How: a small C scanner (below, in Python) reads every .c file under helper/, plugin/ and lib/ with
 # comments removed and collects the format string of every call that prints or builds a
 # user-visible message:
 #   sp_error_make, sp_error_wrap, fprintf (stderr, ...), fd_error (proxy), slurm_error,
@@ -96,11 +96,11 @@ def unescape(f):
 
 formats = []
 for d in ("helper", "plugin", "lib"):
-    p = os.path.join(src, d)
-    if not os.path.isdir(p): continue
-    for name in sorted(os.listdir(p)):
-        if not name.endswith(".c"): continue
-        s = strip_comments(open(os.path.join(p, name), encoding="utf-8").read())
+    # helper/ is in folders by concern (cli/, cache/, ...): walk them all
+    paths = sorted(os.path.relpath(os.path.join(r, f), src)
+                   for r, _, fs in os.walk(os.path.join(src, d)) for f in fs if f.endswith(".c"))
+    for rel in paths:
+        s = strip_comments(open(os.path.join(src, rel), encoding="utf-8").read())
         for rx in (call_re, decl_re):
             for m in rx.finditer(s):
                 if rx is decl_re:
@@ -110,11 +110,11 @@ for d in ("helper", "plugin", "lib"):
                 if not lits:
                     continue
                 line = s.count("\n", 0, m.start()) + 1
-                formats.append((f"{d}/{name}:{line}", lits[0]))
+                formats.append((f"{rel}:{line}", lits[0]))
                 # a format without fixed text ("%s") prints its arguments: step_fail ("%s",
                 # "out of memory"), or x ? x : "cannot read"; those literals are messages too
                 if not fixed(lits[0]):
-                    formats.extend((f"{d}/{name}:{line}", a) for a in lits[1:])
+                    formats.extend((f"{rel}:{line}", a) for a in lits[1:])
 
 checked = unfixed = 0
 for where, f in formats:
@@ -137,7 +137,8 @@ st=$?
 printf '%s\n' "$out" | grep '^#'
 t_is "$st" 0 "the message scanner runs"
 n=$(printf '%s\n' "$out" | grep -Eo '^# [0-9]+ formats' | grep -Eo '[0-9]+')
-if [ "${n:-0}" -ge 100 ]; then t_ok "the scanner finds the sources' messages ($n formats)"
+# about 400 today; 103 when the scanner missed helper/'s folders
+if [ "${n:-0}" -ge 300 ]; then t_ok "the scanner finds the sources' messages ($n formats)"
 else t_notok "the scanner finds the sources' messages" "only ${n:-0} formats found: is the scanner broken?"; fi
 missing=$(printf '%s\n' "$out" | grep '^MISSING' || true)
 if [ -z "$missing" ]; then t_ok "every error message of the helper and the plugin is in doc/troubleshooting.md"
