@@ -43,6 +43,7 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
   if (g.cache_dir != NULL && *g.cache_dir == '\0')
     g.cache_dir = NULL;
   /* "+" stops at the verb: the verb parses its own options */
+  opterr = 0;  /* our one error line, not getopt's as well */
   while ((c = getopt_long (argc, argv, "+qvhV", longopts, NULL)) != -1)
     switch (c)
       {
@@ -74,7 +75,10 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
         printf ("%s %s\n", prog->name, PACKAGE_VERSION);
         return 0;
       default:
-        sp_error_printf ("sprout", "unknown option; see sprout --help");
+        if (strncmp (argv[optind - 1], "--", 2) == 0)
+          sp_error_printf ("sprout", "unknown option %s or missing value; see sprout --help", argv[optind - 1]);
+        else
+          sp_error_printf ("sprout", "unknown option -%c; see sprout --help", optopt);
         return SP_EXIT_FAILURE;
       }
   if (optind >= argc)

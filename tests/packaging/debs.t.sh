@@ -60,6 +60,8 @@ t_match "$helper_files" '^\./usr/bin/sprout$' "sprout ships /usr/bin/sprout"
 t_match "$helper_files" '^\./usr/share/man/man1/sprout\.1\.gz$' "sprout ships sprout(1)"
 t_match "$helper_files" '^\./usr/libexec/sprout/sprout-slurm-client$' \
   "sprout ships sprout-slurm-client where sprout looks for it"
+t_match "$helper_files" '^\./usr/share/sprout/apparmor/usr\.bin\.sprout$' \
+  "sprout ships the AppArmor profile for Ubuntu's user-namespace restriction (admin guide)"
 t_match "$plugin_files" "^\./usr/lib/$multiarch/slurm-wlm/sprout\.so\$" \
   "slurm-spank-sprout ships sprout.so in Debian's Slurm plugin directory"
 t_match "$plugin_files" '^\./usr/share/man/man8/sprout-spank\.8\.gz$' "slurm-spank-sprout ships sprout-spank(8)"
@@ -173,6 +175,17 @@ in_root --userspec=65534:65534 "$root" srun --help >/dev/null 2>&1; st=$?
 if [ $st != 0 ]; then t_ok "control: srun --help fails for a missing required plugin"
 else t_notok "control: srun --help fails for a missing required plugin" "it exited 0"; fi
 rm -f "$root/etc/slurm/plugstack.conf.d/zz-control.conf"
+
+# removal (not purge) keeps the conffile: an enabled `required sprout.so` left in it would
+# break every srun on the host (the control above); postrm comments it out
+conf_in_root=$root/etc/slurm/plugstack.conf.d/sprout.conf
+t_status 0 "dpkg --remove slurm-spank-sprout, with the plugin enabled" in_root "$root" dpkg --remove slurm-spank-sprout
+t_is "$(ls "$root/usr/lib/$multiarch/slurm-wlm/sprout.so" 2>/dev/null)" "" "the plugin is gone"
+t_is "$(grep -Ec '^[[:space:]]*required[[:space:]]+sprout\.so' "$conf_in_root" 2>&1)" 0 \
+  "the conffile that stays has no active required sprout.so line"
+t_is "$(grep -c '^#required sprout\.so' "$conf_in_root" 2>&1)" 1 "the line is there, commented out"
+t_status 0 "srun --help still works after the plugin's removal" in_root --userspec=65534:65534 "$root" srun --help
+t_is "$(printf '%s\n' "$T_OUT" | grep -c '^srun: error')" 0 "srun --help prints no error after the removal"
 
 t_status 0 "dpkg --purge removes both packages" in_root "$root" dpkg --purge slurm-spank-sprout sprout
 t_is "$(ls "$root/usr/bin/sprout" "$root/usr/lib/$multiarch/slurm-wlm/sprout.so" \
