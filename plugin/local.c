@@ -7,13 +7,25 @@
  * slurm_spank_init_post_opt runs after: put it back only if no image was given
  * (--container or SRUN_CONTAINER/SBATCH_CONTAINER/SALLOC_CONTAINER), and not
  * with --no-container, which runs this step on the host (sprout's options then
- * inherited from a #SBATCH line are ignored, not an error). */
+ * inherited from a #SBATCH line are ignored, not an error).
+ *
+ * Without oci.conf, the image must then leave Slurm's own options: since 23.02
+ * slurmstepd makes a step container record for any launch request that names
+ * one, which breaks --mpi=pmix (its directories come from the record), logs
+ * "No oci.conf file" on every node and kills a step whose working directory is
+ * missing. srun, sbatch and salloc export their option set `opt`, and
+ * libslurm's slurm_option_reset() clears one option: called here, after Slurm
+ * has copied the image to SLURM_CONTAINER and before it builds the request. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <slurm/slurm_version.h>
 
 #include "sprout_spank.h"
 #include "util.h"
@@ -47,6 +59,29 @@ sp_local_init (spank_t sp, const struct sp_config *c)
     }
   unsetenv ("SLURM_CONTAINER");
   return 0;
+}
+
+/* Clear --container in the calling srun/sbatch/salloc's options, found at run
+   time: the plugin still loads where a Slurm build lacks either symbol. */
+static void
+drop_slurm_container (const char *image)
+{
+  bool (*isset) (void *, const char *);
+  bool (*reset) (void *, const char *);
+  void *opt = dlsym (RTLD_DEFAULT, "opt");
+
+  *(void **) &isset = dlsym (RTLD_DEFAULT, "slurm_option_isset");
+  *(void **) &reset = dlsym (RTLD_DEFAULT, "slurm_option_reset");
+  if (opt == NULL || isset == NULL || reset == NULL)
+    {
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM (23, 2, 0)
+      fprintf (stderr, "sprout: warning: this Slurm client exports no option set: the launch request keeps --container=%s, "
+               "so Slurm makes a container record of its own (--mpi=pmix fails, nodes log 'No oci.conf file')\n", image);
+#endif
+      return;
+    }
+  if (isset (opt, "container"))
+    reset (opt, "container");
 }
 
 int
@@ -97,6 +132,7 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
         }
       return 0;
     }
+  drop_slurm_container (image);
   /* check the options here, where the user sees the message, not only on the nodes */
   if (sp_settings_resolve (c, o, local_getenv, NULL, &s, &err) < 0)
     {
