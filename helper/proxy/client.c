@@ -81,6 +81,7 @@ main (int argc, char **argv)
 {
   const char *name = argc > 0 && argv[0] != NULL ? argv[0] : "sprout-slurm-client";
   char self[PATH_MAX], cwd[PATH_MAX], num[32], *slash;
+  const char *base;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   char *buf = NULL;
   size_t len = 0, cap = 0;
@@ -93,8 +94,9 @@ main (int argc, char **argv)
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl (fd, F_GETFD) < 0 && errno == EBADF && open ("/dev/null", O_RDWR) != fd)
       return 125;
-  if ((slash = strrchr (name, '/')) != NULL)
-    name = slash + 1;
+  /* const: with C23's qualifier-preserving strrchr (glibc 2.43) a char * would discard it */
+  if ((base = strrchr (name, '/')) != NULL)
+    name = base + 1;
   if (strcmp (name, "sprout-slurm-client") == 0)
     {
       fprintf (stderr, "sprout: error: sprout-slurm-client: run it as a Slurm command (srun, sbatch, ...) inside a sprout container\n");
