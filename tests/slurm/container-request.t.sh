@@ -72,8 +72,11 @@ if srun --mpi=list 2>&1 | grep -qw pmix; then
   out=$(as_user timeout "$T" srun -N2 -n2 --container="$BB" --mpi=pmix sh -c 'test -n "$PMIX_SERVER_URI41$PMIX_SERVER_URI4$PMIX_SERVER_URI3" && cat /etc/motd' 2>&1)
   t_is "$out" "$motd
 $motd" "srun --mpi=pmix --container runs on 2 nodes (a PMIx server URI in the task)"
+elif [[ $version == 26.05.* ]]; then
+  # Debian's 26.05 package builds no mpi/pmix plugin: not a gap of this cluster (pmi2 above is)
+  echo "# srun --mpi=pmix --container not tested: Debian's Slurm $version has no mpi/pmix plugin"
 else
-  t_ok "srun --mpi=pmix --container # SKIP Slurm $version has no mpi/pmix plugin here"
+  t_skip "srun --mpi=pmix --container" "Slurm $version has no mpi/pmix plugin here"
 fi
 
 # ---- a working directory missing on the node: as on a bare step ----------------------------------

@@ -223,6 +223,9 @@ EOF
   else
     t_skip "mpi.oci (Open MPI 5) over pmix" "image mpi.oci not built"
   fi
+elif sinfo -V | grep -q '^slurm 26\.05\.'; then
+  # Debian's 26.05 package builds no mpi/pmix plugin: not a gap of this cluster (pmi2 below is)
+  echo "# srun --mpi=pmix not tested: Debian's Slurm $(sinfo -V | cut -d' ' -f2) has no mpi/pmix plugin"
 else
   t_skip "srun --mpi=pmix jobs" "this Slurm has no mpi/pmix plugin (Debian: install libpmix2)"
 fi
