@@ -223,7 +223,7 @@ EOF
   else
     t_skip "mpi.oci (Open MPI 5) over pmix" "image mpi.oci not built"
   fi
-elif sinfo -V | grep -q '^slurm 26\.05\.'; then
+elif sinfo -V | awk '{print $2}' | grep -q '^26\.05\.'; then
   # Debian's 26.05 package builds no mpi/pmix plugin: not a gap of this cluster (pmi2 below is)
   echo "# srun --mpi=pmix not tested: Debian's Slurm $(sinfo -V | cut -d' ' -f2) has no mpi/pmix plugin"
 else
