@@ -14,13 +14,25 @@
  * like Slurm's own. Slurm also passes the option on to the job's steps in the
  * environment (SLURM_SPANK_*); that copy is dropped in slurm_spank_init, as the image
  * inherited through SLURM_CONTAINER already stands for it, and a step's own
- * --container must be able to replace it. */
+ * --container must be able to replace it.
+ *
+ * Without oci.conf, the image must then leave Slurm's own options: since 23.02
+ * slurmstepd makes a step container record for any launch request that names
+ * one, which breaks --mpi=pmix (its directories come from the record), logs
+ * "No oci.conf file" on every node and kills a step whose working directory is
+ * missing. srun, sbatch and salloc export their option set `opt`, and
+ * libslurm's slurm_option_reset() clears one option: called here, after Slurm
+ * has copied the image to SLURM_CONTAINER and before it builds the request. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <slurm/slurm_version.h>
 
 #include "sprout_spank.h"
 #include "util.h"
@@ -76,6 +88,29 @@ apply_image_alias (const char *alias, const char *image, sp_error_t *err)
   if (setenv ("SLURM_CONTAINER", alias, 1) < 0)
     return sp_error_make (err, errno, "cannot set SLURM_CONTAINER");
   return 0;
+}
+
+/* Clear --container in the calling srun/sbatch/salloc's options, found at run
+   time: the plugin still loads where a Slurm build lacks either symbol. */
+static void
+drop_slurm_container (const char *image)
+{
+  bool (*isset) (void *, const char *);
+  bool (*reset) (void *, const char *);
+  void *opt = dlsym (RTLD_DEFAULT, "opt");
+
+  *(void **) &isset = dlsym (RTLD_DEFAULT, "slurm_option_isset");
+  *(void **) &reset = dlsym (RTLD_DEFAULT, "slurm_option_reset");
+  if (opt == NULL || isset == NULL || reset == NULL)
+    {
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM (23, 2, 0)
+      fprintf (stderr, "sprout: warning: this Slurm client exports no option set: the launch request keeps --container=%s, "
+               "so Slurm makes a container record of its own (--mpi=pmix fails, nodes log 'No oci.conf file')\n", image);
+#endif
+      return;
+    }
+  if (isset (opt, "container"))
+    reset (opt, "container");
 }
 
 int
@@ -139,6 +174,7 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
         }
       return 0;
     }
+  drop_slurm_container (image);
   /* check the options here, where the user sees the message, not only on the nodes */
   if (sp_settings_resolve (c, o, local_getenv, NULL, &s, &err) < 0)
     {

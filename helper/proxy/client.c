@@ -98,7 +98,7 @@ main (int argc, char **argv)
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl (fd, F_GETFD) < 0 && errno == EBADF && open ("/dev/null", O_RDWR) != fd)
       return 125;
-  /* base is const: strrchr of a const string is const (C23, glibc 2.41) */
+  /* const: with C23's qualifier-preserving strrchr (glibc 2.43) a char * would discard it */
   if ((base = strrchr (name, '/')) != NULL)
     name = base + 1;
   if (strcmp (name, "sprout-slurm-client") == 0)

@@ -178,7 +178,7 @@ stepd_of () {
 for s in $sleeps; do
   stepd=$(stepd_of "$s")
   for h in $(pgrep -P "$stepd" -x sprout 2>/dev/null); do ours="$ours $h $(pgrep -P "$h" 2>/dev/null | tr '\n' ' ')"; done
-  dirs="$dirs $(tr '\0' '\n' < "/proc/$s/environ" 2>/dev/null | sed -n 's,^PATH=.*:\(/tmp/sprout-slurm\.[^/:]*\)/bin$,\1,p')"
+  dirs="$dirs $({ tr '\0' '\n' < "/proc/$s/environ"; } 2>/dev/null | sed -n 's,^PATH=.*:\(/tmp/sprout-slurm\.[^/:]*\)/bin$,\1,p')"
 done
 host_srun=$(pgrep -u "$(id -u)" -f "srun -N3 sleep $secs" || true)
 t_is "$(echo "$ours" | wc -w)" 8 "4 helpers and their 4 proxies run for the job" "$ours"

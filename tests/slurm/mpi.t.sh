@@ -23,8 +23,10 @@ MPI=$(t_image mpi-bookworm.oci) || true
 [ -n "$MPI" ] || skip_all "test image mpi-bookworm.oci not built (scripts/mkimage mpi-bookworm.oci)"
 MPI5=$(t_image mpi.oci) || true
 MPICH=$(t_image mpich.oci) || true
-have_pmix=false
+have_pmix=false pmix5=false
 srun --mpi=list 2>&1 | grep -qw pmix && have_pmix=true
+# Slurm built against PMIx 5 (Debian 13's 24.11) lists pmix_v5; 22.05 on Debian 12 has v4
+srun --mpi=list 2>&1 | grep -qw pmix_v5 && pmix5=true
 
 host_ns=$(readlink /proc/self/ns/mnt)
 conf () { scontrol show config 2>/dev/null | sed -n "s/^$1 *= *//p"; }
@@ -38,9 +40,11 @@ nodes=$(sinfo -h -N -o '%N' | sort -u)
 # bound into the container by the plugin: this also proves that binding is writable).
 cat > nodelocal.py <<'EOF'
 import os
-os.environ["OMPI_MCA_btl_vader_backing_directory"] = "%s/spmix_appdir_%d_%s.%s" % (
+d = "%s/spmix_appdir_%d_%s.%s" % (
     os.environ["SPROUT_TEST_TMPFS"].replace("%n", os.environ["SLURMD_NODENAME"]),
     os.getuid(), os.environ["SLURM_JOB_ID"], os.environ["SLURM_STEP_ID"])
+os.environ["OMPI_MCA_btl_vader_backing_directory"] = d  # Open MPI 4
+os.environ["OMPI_MCA_btl_sm_backing_directory"] = d     # Open MPI 5 (vader became sm)
 EOF
 export SPROUT_TEST_TMPFS=$tmpfs
 cat > allreduce.py <<'EOF'
@@ -118,11 +122,19 @@ if $have_pmix; then
   t_is "$?" 0 "srun --mpi=pmix -N3 -n6 --container=mpi-bookworm.oci allreduce exits 0" "$out"
   check_ranks "pmix" "$out"
 
-  # 2. shared memory only (vader, cross-memory attach for the 4 MB message): no TCP fallback
-  out=$(OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=cma \
-    S --mpi=pmix -N1 -n2 --container="$MPI" python3 bigsend.py 2>&1)
-  t_is "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "ok ok " \
-    "two ranks of a node exchange 4 MB over vader with CMA single copy only (no TCP)" "$out"
+  # 2. shared memory only (vader, cross-memory attach for the 4 MB message): no TCP fallback.
+  #    With the image whose PMIx matches the server's: Open MPI 4.1 against Slurm 24.11's PMIx 5
+  #    server prints an unlink(2) error for its segment (already gone), though the ranks finish
+  if $pmix5 && [ -n "$MPI5" ]; then
+    out=$(OMPI_MCA_btl=self,sm OMPI_MCA_btl_sm_single_copy_mechanism=cma \
+      S --mpi=pmix -N1 -n2 --container="$MPI5" python3 bigsend.py 2>&1)
+    what="mpi.oci (Open MPI 5): two ranks of a node exchange 4 MB over sm with CMA single copy only (no TCP)"
+  else
+    out=$(OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=cma \
+      S --mpi=pmix -N1 -n2 --container="$MPI" python3 bigsend.py 2>&1)
+    what="two ranks of a node exchange 4 MB over vader with CMA single copy only (no TCP)"
+  fi
+  t_is "$(printf '%s\n' "$out" | sort | tr '\n' ' ')" "ok ok " "$what" "$out"
   # and that restriction has teeth: across nodes vader alone cannot connect the ranks
   t_check "the same restriction across two nodes fails (so the test above proves shared memory)" \
     sh -c "OMPI_MCA_btl=self,vader timeout $T srun --mpi=pmix -N2 -n2 --container='$MPI' python3 bigsend.py >/dev/null 2>&1; [ \$? -ne 0 ]"
@@ -179,7 +191,9 @@ EOF
   for _ in $(seq 1 100); do [ -z "$(squeue -h -u "$(id -un)" -n "$name")" ] && break; sleep 0.2; done
   t_is "$(squeue -h -u "$(id -un)" -n "$name")" "" "the job is gone from the queue"
 
-  # 5. the newer image (trixie: Open MPI 5, PMIx 5) against Slurm 22.05's PMIx 4.2 server.
+  # 5. the newer image (trixie: Open MPI 5, PMIx 5). Against a PMIx 5 server (Slurm 24.11 on
+  #    Debian 13) shared memory and three ranks per node must work; against Slurm 22.05's PMIx
+  #    4.2 server:
   #    The PMIx 5 client connects through what sprout binds, gets its rank and size and
   #    exchanges its keys; this cluster's nodes share one host and one address, which Open
   #    MPI 5's TCP interface pairing refuses, so the simulation confines its TCP to loopback.
@@ -193,18 +207,25 @@ EOF
     check_ranks "mpi.oci (Open MPI 5, PMIx 5 client)" "$out"
     if grep -q 'Using sm btl for send' ompi5.err; then
       t_ok "mpi.oci (Open MPI 5): the ranks of a node use shared memory"
+    elif $pmix5; then
+      t_notok "mpi.oci (Open MPI 5): the ranks of a node use shared memory" "$(tail -n 20 ompi5.err)"
     else
       t_ok "mpi.oci (Open MPI 5): the ranks of a node use shared memory # TODO no PMIX_LOCAL_PEERS from Slurm 22.05's PMIx 4.2 server: TCP between them"
     fi
     out=$(OMPI_MCA_btl_tcp_if_include=lo timeout 30 srun --mpi=pmix -N1 -n3 --container="$MPI5" python3 allreduce.py 2>&1)
     if [ "$(printf '%s\n' "$out" | awk 'NF == 6 {print $5}' | sort -u)" = 3 ]; then
       t_ok "mpi.oci (Open MPI 5): three ranks on a node"
+    elif $pmix5; then
+      t_notok "mpi.oci (Open MPI 5): three ranks on a node" "$out"
     else
       t_ok "mpi.oci (Open MPI 5): three ranks on a node # TODO Slurm 22.05's PMIx 4.2 server cannot unpack the PMIx 5 client's data (UNPACK-PAST-END)"
     fi
   else
     t_skip "mpi.oci (Open MPI 5) over pmix" "image mpi.oci not built"
   fi
+elif sinfo -V | awk '{print $2}' | grep -q '^26\.05\.'; then
+  # Debian's 26.05 package builds no mpi/pmix plugin: not a gap of this cluster (pmi2 below is)
+  echo "# srun --mpi=pmix not tested: Debian's Slurm $(sinfo -V | cut -d' ' -f2) has no mpi/pmix plugin"
 else
   t_skip "srun --mpi=pmix jobs" "this Slurm has no mpi/pmix plugin (Debian: install libpmix2)"
 fi
