@@ -193,7 +193,7 @@ step_id (spank_t sp)
   return stepid;
 }
 
-/* True for the steps sprout containerizes: the batch script and srun's steps (issue 6),
+/* True for the steps sprout containerizes: the batch script and srun's steps,
  * not the extern step or salloc's interactive step (salloc's shell stays on the host, as
  * in Slurm), nor a step or job given --no-container. */
 static bool

@@ -1,5 +1,5 @@
 #!/bin/bash
-# hostile-images.t.sh: the hostile images of issue 7 that hostile.t.sh does not cover
+# hostile-images.t.sh: the hostile images that hostile.t.sh does not cover
 # (tests/fixtures/mkgaps.py): 10,000 layers, 100,000 files, 4,096-byte names, names that are
 # not UTF-8, setuid-root binaries, truncated zstd, invalid JSON at each level, an index with
 # no manifest for this platform, missing blobs. Each case gets a fresh cache (a cached

@@ -1,5 +1,5 @@
 #!/bin/bash
-# hostile-options.t.sh: option and environment abuse against `sprout run` (issue 7): over-long
+# hostile-options.t.sh: option and environment abuse against `sprout run`: over-long
 # values, commas, colons, newlines and control characters in --mount, relative or `..`
 # targets, targets inside /proc or /sys, --workdir=/proc/self/fd/N (the shape of runc
 # CVE-2024-21626), a cache directory that is a symlink or another user's, bad --env.

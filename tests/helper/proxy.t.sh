@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/helper/proxy.t.sh: `sprout start --slurm-proxy` (issue 6): Slurm's command names
+# tests/helper/proxy.t.sh: `sprout start --slurm-proxy`: Slurm's command names
 # inside the container reach the host through the step's proxy: argv, cwd, environment (the
 # host's PATH, no LD_*), stdin/stdout/stderr, exit status, death by signal, relayed SIGINT;
 # the image's tools win (the proxy's directory ends PATH); the directory goes with the holder.

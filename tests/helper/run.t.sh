@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/helper/run.t.sh: `sprout run` (issue 3) as an unprivileged user, on real images.
+# tests/helper/run.t.sh: `sprout run` as an unprivileged user, on real images.
 # Run as the test user:  runuser -u sprout-test -- env SPROUT=.../helper/sprout bash tests/helper/run.t.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 

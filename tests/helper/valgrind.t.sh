@@ -1,5 +1,5 @@
 #!/bin/bash
-# valgrind.t.sh: valgrind finds no leak and no memory error in the import path (issue 7):
+# valgrind.t.sh: valgrind finds no leak and no memory error in the import path:
 # a layout, an oci-archive, a docker-archive, a multi-layer image, and failing imports
 # (a tampered blob, a truncated stream: the error paths free what they allocated too). Children
 # are traced, so the importer sprout runs counts as well. Valgrind knows no openat2, so

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/root/faults.t.sh: faults (issue 7). Runs as root for the mounts and drops to the test
+# tests/root/faults.t.sh: faults. Runs as root for the mounts and drops to the test
 # user for everything sprout does:
 #   - a full cache file system mid-import (a small tmpfs handed to the user): one clean line,
 #     everything written freed, and the next import with space succeeds;

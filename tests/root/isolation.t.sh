@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/root/isolation.t.sh: isolation between two unprivileged users (issue 7). Runs as root
+# tests/root/isolation.t.sh: isolation between two unprivileged users. Runs as root
 # and drops to each user with runuser: A = sprout-test, B = sprout-test2 (scripts/test creates
 # both). B cannot read, replace or poison A's cache, cannot squat A's cache path with a
 # directory or a symlink of hers, cannot join A's container (`sprout run` or a `sprout start`

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/slurm/batch.t.sh: sbatch and salloc with --container on the local cluster (issue 6):
+# tests/slurm/batch.t.sh: sbatch and salloc with --container on the local cluster:
 # the batch script runs inside the image, its steps inherit it (or override it, or run on the
 # host with --no-container), Slurm's commands work inside through the step's proxy (stdin,
 # stdout, exit status), #SBATCH options reach the steps, job arrays, salloc with a command,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/slurm/faults.t.sh: faults under a running Slurm step (issue 7): the image file deleted
+# tests/slurm/faults.t.sh: faults under a running Slurm step: the image file deleted
 # while a step runs does not disturb it and the next step says the image is gone; the node
 # caches' entry deleted under a running step crashes no daemon (same slurmd pids, no node
 # down or drained) and the next step imports again. Run as the test user.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/slurm/hostile.t.sh: option and environment abuse through the SPANK plugin (issue 7):
+# tests/slurm/hostile.t.sh: option and environment abuse through the SPANK plugin:
 # --container-mounts, --container-workdir and --container-env with over-long values, control
 # characters, relative or `..` targets, targets inside /proc or /sys, /proc/self/fd/N as the
 # working directory (runc CVE-2024-21626's shape), and the same values through the SPROUT_*

@@ -1,6 +1,6 @@
 #!/bin/bash
 # scripts/test: as root
-# tests/slurm/load.t.sh: load on the local cluster (issue 7). Runs as root (to read the
+# tests/slurm/load.t.sh: load on the local cluster. Runs as root (to read the
 # daemons' fd tables) and submits everything as the test user with runuser.
 #   1. a cold cache: two concurrent steps of 64 tasks per node on 3 nodes (oversubscribed:
 #      --overcommit) all succeed, and each node unpacks the image exactly once. The signal is

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/slurm/mpi.t.sh: MPI jobs in containers on the local cluster (issue 9). With
+# tests/slurm/mpi.t.sh: MPI jobs in containers on the local cluster. With
 # --mpi=pmix: a 6-rank mpi4py allreduce over 3 nodes (ranks == SLURM_PROCID, right sum, the
 # ranks of a node in one mount namespace), shared memory with cross-memory attach between
 # ranks of a node, a rank exiting 1 fails srun, scancel leaves nothing (process, PMIx

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/slurm/plugin.t.sh: `srun --container=IMAGE` through the SPANK plugin on the local
-# cluster (issue 5): every task inside the image on every node, the override case, relative
+# cluster: every task inside the image on every node, the override case, relative
 # and absolute images, each option and its SPROUT_* twin, errors on srun's stderr, scancel,
 # concurrent steps, exit codes, one mount namespace per node shared by the local tasks.
 # Run as the test user with SLURM_CONF (or SPROUT_STATE) pointing at a cluster started with
