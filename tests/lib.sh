@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/lib.sh: the shell test harness. Each tests/*/NAME.t.sh sources this and prints TAP;
 # scripts/test adds the results up. Container tests run as the unprivileged test user.
 #

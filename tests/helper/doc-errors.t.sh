@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # doc-errors.t.sh: every message the helper, the Slurm client and the plugin can print is in
 # doc/troubleshooting.md, so the troubleshooting guide stays true as the code changes.
 #

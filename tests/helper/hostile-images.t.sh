@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile-images.t.sh: the hostile images that hostile.t.sh does not cover
 # (tests/fixtures/mkgaps.py): 10,000 layers, 100,000 files, 4,096-byte names, names that are
 # not UTF-8, setuid-root binaries, truncated zstd, invalid JSON at each level, an index with

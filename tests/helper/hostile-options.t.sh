@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile-options.t.sh: option and environment abuse against `sprout run`: over-long
 # values, commas, colons, newlines and control characters in --mount, relative or `..`
 # targets, targets inside /proc or /sys, --workdir=/proc/self/fd/N (the shape of runc

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile.t.sh: hand-made hostile layers (tests/fixtures/mkhostile.py). Every escape shape
 # is refused or contained in the image's root file system; bad blobs fail the import and
 # publish nothing; nothing appears in, or vanishes from, a canary directory next to the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # import.t.sh: `sprout import/images/rm/prune/inspect` on images built by umoci, skopeo and
 # mmdebstrap (scripts/mkimage): every kind of image, tags, the cache's locking, cleanup and
 # refusals, and one-line errors for bad input. Runs as the unprivileged test user.

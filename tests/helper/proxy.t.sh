@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/helper/proxy.t.sh: `sprout start --slurm-proxy`: Slurm's command names
 # inside the container reach the host through the step's proxy: argv, cwd, environment (the
 # host's PATH, no LD_*), stdin/stdout/stderr, exit status, death by signal, relayed SIGINT;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/helper/run-start.t.sh: `sprout start`, the SPANK plugin's protocol (see sprout(1)):
 # records on fd 1, a holder whose namespaces tasks join with setns (here: nsenter as the
 # same unprivileged user), and an end when fd 0 closes. Run as the test user.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/helper/run.t.sh: `sprout run` as an unprivileged user, on real images.
 # Run as the test user:  runuser -u sprout-test -- env SPROUT=.../helper/sprout bash tests/helper/run.t.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

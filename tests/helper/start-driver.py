@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Drive `sprout start` the way the SPANK plugin does (tests/helper/run-start.t.sh).
 
 usage: start-driver.py SPROUT [START ARGS...] -- JOINER-SCRIPT

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # valgrind.t.sh: valgrind finds no leak and no memory error in the import path:
 # a layout, an oci-archive, a docker-archive, a multi-layer image, and failing imports
 # (a tampered blob, a truncated stream: the error paths free what they allocated too). Children

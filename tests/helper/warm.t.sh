@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/helper/warm.t.sh: the warm path and the importer split (sprout(1) FILES, the ref
 # index). sprout is a static PIE (else links only libc); a cached image is found through the ref
 # index without the importer; a layout or archive replaced under the same path is the new

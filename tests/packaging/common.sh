@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/packaging/common.sh: shared by the packaging tests (sourced after tests/lib.sh).
 # shellcheck shell=bash
 

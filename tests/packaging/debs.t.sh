@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/packaging/debs.t.sh: the Debian packages build from a copy of the tree, pass lintian,
 # install into a throwaway Debian root (never this machine), and there a user runs the helper
 # (--version, an import of an image made by umoci) and Slurm's own srun loads the plugin from

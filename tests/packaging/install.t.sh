@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/packaging/install.t.sh: a site building from source gets what configure's summary
 # promised: `make install` honours --prefix and --with-slurm-plugindir, the plugin lands as
 # PLUGINDIR/sprout.so with no libtool archive, and `make uninstall` takes it all away again.

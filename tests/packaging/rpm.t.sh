@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/packaging/rpm.t.sh: `make dist` then `rpmbuild -tb` on the tarball builds the binary
 # RPMs of sprout.spec, holding what a RHEL-family node needs. Debian's rpm has no database of
 # the build dependencies, hence --nodeps. Runs as root or not; builds in a temporary directory.

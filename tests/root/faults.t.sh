@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/root/faults.t.sh: faults. Runs as root for the mounts and drops to the test
 # user for everything sprout does:
 #   - a full cache file system mid-import (a small tmpfs handed to the user): one clean line,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/root/isolation.t.sh: isolation between two unprivileged users. Runs as root
 # and drops to each user with runuser: A = sprout-test, B = sprout-test2 (scripts/test creates
 # both). B cannot read, replace or poison A's cache, cannot squat A's cache path with a

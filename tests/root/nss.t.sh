@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/root/nss.t.sh: the user's entry in the container's /etc/passwd and /etc/group where
 # the host's NSS has more than files (helper/runtime/user.h). sprout is static and has no NSS: a
 # user found in /etc/passwd under "files" needs nothing more; a user only a module knows

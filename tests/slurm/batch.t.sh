@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/batch.t.sh: sbatch and salloc with --container on the local cluster:
 # the batch script runs inside the image, its steps inherit it (or override it, or run on the
 # host with --no-container), Slurm's commands work inside through the step's proxy (stdin,

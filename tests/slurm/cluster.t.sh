@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/cluster.t.sh: the local test cluster itself (scripts/cluster) works for an
 # unprivileged user: multi-node steps, batch jobs, exit codes, scancel. No container involved.
 # Run as the test user with SLURM_CONF (or SPROUT_STATE) pointing at a running cluster.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scripts/test: as root
 # tests/slurm/container-request.t.sh: --container=IMAGE reaches sprout, never Slurm's own
 # container code (no oci.conf here). Since Slurm 23.02 a launch request that names a container

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/faults.t.sh: faults under a running Slurm step: the image file deleted
 # while a step runs does not disturb it and the next step says the image is gone; the node
 # caches' entry deleted under a running step crashes no daemon (same slurmd pids, no node

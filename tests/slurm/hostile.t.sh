@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/hostile.t.sh: option and environment abuse through the SPANK plugin:
 # --container-mounts, --container-workdir and --container-env with over-long values, control
 # characters, relative or `..` targets, targets inside /proc or /sys, /proc/self/fd/N as the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # tests/slurm/lib.sh: sourced by the tests/slurm files that run steps on a cluster with the
 # plugin; brings tests/lib.sh along.

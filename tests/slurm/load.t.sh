@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # scripts/test: as root
 # tests/slurm/load.t.sh: load on the local cluster. Runs as root (to read the
 # daemons' fd tables) and submits everything as the test user with runuser.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/mpi.t.sh: MPI jobs in containers on the local cluster. With
 # --mpi=pmix: a 6-rank mpi4py allreduce over 3 nodes (ranks == SLURM_PROCID, right sum, the
 # ranks of a node in one mount namespace), shared memory with cross-memory attach between

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/plugin-config.t.sh: plugstack.conf arguments as srun sees them, and oci.conf
 # next to slurm.conf. srun reads PlugStackConfig from the slurm.conf it is given, so the test
 # user points srun at a private copy of the cluster's slurm.conf whose plugstack.conf loads

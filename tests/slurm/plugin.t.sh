@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/plugin.t.sh: `srun --container=IMAGE` through the SPANK plugin on the local
 # cluster: every task inside the image on every node, the override case, relative
 # and absolute images, each option and its SPROUT_* twin, errors on srun's stderr, scancel,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/slurm/pyxis-compat.t.sh: pyxis's spellings on the local cluster: --container-image
 # as --container in srun, sbatch, #SBATCH and salloc (the same SLURM_CONTAINER for the tasks,
 # the same inheritance and override in a job's steps), --no-container-remap-root, pyxis's
