@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_layer.c: libFuzzer target for layer application (helper/import/, lib/inroot.c).
  * The input is a layer blob (plain tar, or gzip/zstd by its magic) applied under a fresh
  * root inside a box directory. Besides the sanitizers' findings, anything created in the box outside
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
 static int boxfd = -1;
-static char boxpath[4096];  /* $TMPDIR/sprout-fuzz-layer.XXXXXX */
+static char boxpath[4096]; /* $TMPDIR/sprout-fuzz-layer.XXXXXX */
 
 /* The number of entries in directory name under boxfd, or -1. */
 static int
@@ -46,7 +47,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   (void) argc;
   (void) argv;
-  setenv ("SPROUT_UNPACK_THREADS", "1", 1);  /* deterministic: everything in this thread */
+  setenv ("SPROUT_UNPACK_THREADS", "1", 1); /* deterministic: everything in this thread */
   const char *tmp = getenv ("TMPDIR");
 
   snprintf (boxpath, sizeof (boxpath), "%s/sprout-fuzz-layer.XXXXXX", tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
@@ -76,7 +77,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   layer.comp = sp_compression_sniff (data, size);
   sp_unpack_init (&u, rootfd);
   if (sp_layer_apply (&u, &r, &layer, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-                      "layer", &err) == 0)
+                      "layer", &err)
+      == 0)
     sp_unpack_finish (&u, &err);
   sp_error_free (&err);
   sp_unpack_free (&u);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_oci.c: libFuzzer target for the image JSON handling (helper/import/oci.c). The first byte
  * picks what the rest is:
  *   0  an image config (sp_config_parse)
@@ -24,9 +25,9 @@
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 
-static char layout[4096];  /* $TMPDIR/sprout-fuzz-oci.XXXXXX */
+static char layout[4096]; /* $TMPDIR/sprout-fuzz-oci.XXXXXX */
 static int layoutfd = -1;
-static char written[2][128];  /* blobs written for this input, removed after it */
+static char written[2][128]; /* blobs written for this input, removed after it */
 static int n_written;
 static const char good_config[] = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"]},"
                                   "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
@@ -68,9 +69,10 @@ manifest_for (const char *config_digest, size_t config_len)
 static void
 put_index (const char *manifest_digest, size_t manifest_len)
 {
-  cleanup_free char *idx = xasprintf ("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-                                      "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu}]}",
-                                      manifest_digest, manifest_len);
+  cleanup_free char *idx = xasprintf (
+    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+    "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu}]}",
+    manifest_digest, manifest_len);
   put ("index.json", idx, strlen (idx));
 }
 

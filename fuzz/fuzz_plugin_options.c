@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_plugin_options.c: libFuzzer target for the plugin's option values (plugin/settings.c).
  * The input is split at NUL bytes into up to 7 values: --container-mounts,
  * --container-workdir, --container-env, then the SPROUT_CONTAINER_MOUNTS, _WORKDIR,
@@ -18,8 +19,8 @@ static char *field[7];
 static char *
 twin (void *ctx, const char *name)
 {
-  static const char *const names[] = { "SPROUT_CONTAINER_MOUNTS", "SPROUT_CONTAINER_WORKDIR",
-                                       "SPROUT_CONTAINER_ENV", "SPROUT_CONTAINER_WRITABLE" };
+  static const char *const names[] = { "SPROUT_CONTAINER_MOUNTS", "SPROUT_CONTAINER_WORKDIR", "SPROUT_CONTAINER_ENV",
+                                       "SPROUT_CONTAINER_WRITABLE" };
   (void) ctx;
   for (int i = 0; i < 4; i++)
     if (strcmp (name, names[i]) == 0 && field[3 + i] != NULL)

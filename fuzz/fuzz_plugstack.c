@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_plugstack.c: libFuzzer target for the plugstack.conf argument parser and the
  * cache_dir template (plugin/config.c). The input is split at spaces, newlines and NULs
  * into arguments, as Slurm splits a plugstack.conf line; a parsed configuration's
@@ -47,7 +48,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         {
           char **m = NULL;
           if (sp_mounts_parse (c.mounts, &m, &err) < 0)
-            abort ();  /* sp_config_parse_args checked them */
+            abort (); /* sp_config_parse_args checked them */
           sp_strv_free (m);
         }
       sp_config_clear (&c);

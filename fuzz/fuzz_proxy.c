@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_proxy.c: libFuzzer target for the Slurm proxy's request parser
  * (helper/proxy/request.c): the input is a request body as a client in a container
  * could send it. A parsed request must hold what the parser promises. */

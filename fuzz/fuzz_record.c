@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_record.c: libFuzzer target for the cache's record format (helper/cache/record.c),
  * which `sprout` parses on every warm start. Any input either is refused with a message
  * or parses; a parsed record written again by the writer parses to the same fields. */
@@ -22,7 +23,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (sp_record_parse ((const char *) data, size, &r, &err) < 0)
     {
       if (err == NULL || err->msg == NULL)
-        abort ();  /* refused without a message */
+        abort (); /* refused without a message */
       sp_error_free (&err);
       return 0;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* envrules.c: see envrules.h. */
 #include "config.h"
 #include "envrules.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* envrules.h: the environment rules the plugin and the helper share, kept once.
  *
  * A container's environment is the image's over the caller's; what stays the

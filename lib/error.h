@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* error.h: sprout's one error convention.
  *
  * A function that can fail returns a negative value (or NULL) and fills *err.
@@ -11,18 +12,16 @@
 #include <stdarg.h>
 
 typedef struct sp_error_s {
-  int errnum;   /* errno behind the failure, 0 if none */
-  char *msg;    /* "<what>: <why>", never NULL once set */
-} *sp_error_t;
+  int errnum; /* errno behind the failure, 0 if none */
+  char *msg;  /* "<what>: <why>", never NULL once set */
+} * sp_error_t;
 
 /* Set *err to a message built from fmt; appends strerror(errnum) when errnum != 0.
  * Always returns -1 so callers can `return sp_error_make(...)`. */
-int sp_error_make (sp_error_t *err, int errnum, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
+int sp_error_make (sp_error_t *err, int errnum, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 
 /* Prefix the message in *err with "<context>: ". Returns -1. */
-int sp_error_wrap (sp_error_t *err, const char *fmt, ...)
-  __attribute__ ((format (printf, 2, 3)));
+int sp_error_wrap (sp_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 /* Free *err and set it to NULL; harmless on NULL. */
 void sp_error_free (sp_error_t *err);

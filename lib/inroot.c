@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inroot.c: see inroot.h. libc only: the plugin links lib/ too. */
 #include "config.h"
 #include "inroot.h"
@@ -12,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_SYMLINKS 40     /* the kernel's own limit, so both ways agree */
+#define MAX_SYMLINKS 40 /* the kernel's own limit, so both ways agree */
 #define EAGAIN_TRIES 8
 
 /* The last component of the text left in *cur: true when only slashes follow it. */
@@ -157,17 +158,16 @@ out:
 int
 sp_open_in_root (int rootfd, const char *path, int flags)
 {
-  static bool no_openat2;   /* this kernel or its seccomp filter has refused it */
+  static bool no_openat2; /* this kernel or its seccomp filter has refused it */
   int fd = -1;
 
   if (*path == '\0')
-    path = ".";  /* openat2 knows no empty path */
+    path = "."; /* openat2 knows no empty path */
   if (no_openat2 || sp_force_enosys ())
     return walk_in_root (rootfd, path, flags);
   for (int tries = 0; tries < EAGAIN_TRIES; tries++)
     {
-      fd = sp_openat2 (rootfd, path, (uint64_t) (flags | O_CLOEXEC), 0,
-                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+      fd = sp_openat2 (rootfd, path, (uint64_t) (flags | O_CLOEXEC), 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
       if (fd >= 0 || errno != EAGAIN)
         break;
     }
@@ -178,13 +178,13 @@ sp_open_in_root (int rootfd, const char *path, int flags)
     case ENOSYS:
       no_openat2 = true;
       return walk_in_root (rootfd, path, flags);
-    case EAGAIN:  /* renames kept racing the lookup: the walk has no such race */
+    case EAGAIN: /* renames kept racing the lookup: the walk has no such race */
       return walk_in_root (rootfd, path, flags);
     case EPERM:
     case EINVAL:
       fd = walk_in_root (rootfd, path, flags);
       if (fd >= 0)
-        no_openat2 = true;  /* the open itself was fine: openat2 was refused */
+        no_openat2 = true; /* the open itself was fine: openat2 was refused */
       return fd;
     default:
       return -1;
@@ -214,7 +214,7 @@ sp_mkdirs_in_root (int rootfd, const char *path, mode_t mode)
   if (strcmp (base, ".") == 0 || strcmp (base, "..") == 0 || *base == '\0')
     {
       free (parent);
-      errno = EINVAL;  /* not clean: the caller's bug */
+      errno = EINVAL; /* not clean: the caller's bug */
       return -1;
     }
   pfd = sp_mkdirs_in_root (rootfd, parent, mode);
@@ -236,7 +236,7 @@ sp_mkdirs_in_root (int rootfd, const char *path, mode_t mode)
     }
   fd = sp_open_in_root (rootfd, path, O_PATH | O_DIRECTORY);
   if (fd < 0 && errno == ENOENT && r < 0)
-    errno = EEXIST;  /* the name is there and leads nowhere: not made through */
+    errno = EEXIST; /* the name is there and leads nowhere: not made through */
   return fd;
 }
 
@@ -265,7 +265,7 @@ clean_path (char *p, bool may_climb)
             return -1;
           while (q > p && q[-1] != '/')
             q--;
-          out = q > p ? q - 1 : p;  /* ".." at the top stays at the top */
+          out = q > p ? q - 1 : p; /* ".." at the top stays at the top */
           continue;
         }
       if (out != p)

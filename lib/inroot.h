@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inroot.h: paths resolved inside a root directory, the one resolver sprout has.
  *
  * Unpacking (helper/import/) and mount targets (helper/runtime/mounts.c) both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privs.c: see privs.h. No libcap: the raw capget/capset system calls are enough
  * here and keep the plugin and the helper's start-up light. */
 #include "config.h"
@@ -20,9 +21,8 @@
 
 /* The OCI runtime spec's default capability set (runc's defaults), kept with remap-root. */
 static const int oci_default_caps[] = {
-  CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
-  CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
-  CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+  CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,  CAP_FOWNER,           CAP_MKNOD,      CAP_NET_RAW, CAP_SETGID,
+  CAP_SETUID, CAP_SETFCAP,      CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,    CAP_AUDIT_WRITE,
 };
 #define N_DEFAULT_CAPS (sizeof (oci_default_caps) / sizeof (oci_default_caps[0]))
 
@@ -36,11 +36,14 @@ sp_privs_verify_unprivileged (sp_error_t *err)
   if (getresuid (&ruid, &euid, &suid) < 0 || getresgid (&rgid, &egid, &sgid) < 0)
     return sp_error_make (err, errno, "cannot read process ids");
   if (ruid != euid || ruid != suid || rgid != egid || rgid != sgid)
-    return sp_error_make (err, 0, "refusing to run with raised privileges: real and effective ids differ (sprout must not be setuid or setgid)");
+    return sp_error_make (
+      err, 0,
+      "refusing to run with raised privileges: real and effective ids differ (sprout must not be setuid or setgid)");
   if (stat ("/proc/self/exe", &st) < 0)
     return sp_error_make (err, errno, "cannot stat /proc/self/exe");
   if (st.st_mode & (S_ISUID | S_ISGID))
-    return sp_error_make (err, 0, "refusing to run: the sprout binary is setuid or setgid; remove the bit (chmod u-s,g-s)");
+    return sp_error_make (err, 0,
+                          "refusing to run: the sprout binary is setuid or setgid; remove the bit (chmod u-s,g-s)");
   if (getxattr ("/proc/self/exe", "security.capability", NULL, 0) >= 0)
     return sp_error_make (err, 0, "refusing to run: the sprout binary has file capabilities; remove them (setcap -r)");
   if (errno != ENODATA && errno != ENOTSUP)
@@ -62,7 +65,7 @@ cap_is_default (int c)
 static int
 n_capabilities (void)
 {
-  int lo = 0, hi = 64;  /* lo valid (CAP_CHOWN), hi invalid */
+  int lo = 0, hi = 64; /* lo valid (CAP_CHOWN), hi invalid */
 
   while (hi - lo > 1)
     {

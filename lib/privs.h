@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* privs.h: privilege checks and dropping, shared by the helper and the plugin. */
 #ifndef SPROUT_PRIVS_H
 #define SPROUT_PRIVS_H

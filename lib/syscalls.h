@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* syscalls.h: system calls missing from older glibc headers, wrapped once.
  * Each returns -1/ENOSYS where the kernel or headers lack it; callers have a
  * fallback. SPROUT_FORCE_ENOSYS=1 in the environment forces that path so the

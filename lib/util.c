@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* util.c: see util.h. */
 #include "config.h"
 #include "util.h"
@@ -12,8 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void __attribute__ ((noreturn))
-oom (void)
+static void __attribute__ ((noreturn)) oom (void)
 {
   static const char msg[] = "sprout: error: out of memory\n";
   (void) !write (STDERR_FILENO, msg, sizeof (msg) - 1);
@@ -227,7 +227,7 @@ sp_close_range_except (int from, const int *keep, size_t n)
       errno = EINVAL;
       return -1;
     }
-  for (size_t i = 0; i < n; i++)  /* the kept fds >= from, sorted (insertion) */
+  for (size_t i = 0; i < n; i++) /* the kept fds >= from, sorted (insertion) */
     if (keep[i] >= from)
       {
         size_t j = m++;
@@ -237,7 +237,7 @@ sp_close_range_except (int from, const int *keep, size_t n)
       }
   for (size_t i = 0; i <= m; i++)
     {
-      unsigned hi = i < m ? (unsigned) k[i] : ~0U;  /* close [lo, hi) */
+      unsigned hi = i < m ? (unsigned) k[i] : ~0U; /* close [lo, hi) */
       if (hi > lo && sp_close_range (lo, i < m ? hi - 1 : hi, 0) < 0)
         return -1;
       if (i < m)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* util.h: small helpers shared by the helper and the plugin:
  * cleanup attributes, ownership hand-off, fd and string utilities. */
 #ifndef SPROUT_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.c: the plugstack.conf arguments of sprout.so. */
 #include "config.h"
 
@@ -57,7 +58,10 @@ sp_config_parse_args (struct sp_config *c, int ac, char **av, sp_error_t *err)
 
       if (eq == NULL)
         {
-          sp_error_make (err, 0, "plugstack.conf: argument '%s' is not KEY=VALUE (keys: helper, cache_dir, mounts, remap_root, writable, mount_home)", arg);
+          sp_error_make (err, 0,
+                         "plugstack.conf: argument '%s' is not KEY=VALUE (keys: helper, cache_dir, mounts, remap_root, "
+                         "writable, mount_home)",
+                         arg);
           goto fail;
         }
       key = strndup (arg, (size_t) (eq - arg));
@@ -96,7 +100,9 @@ sp_config_parse_args (struct sp_config *c, int ac, char **av, sp_error_t *err)
       else if (strcmp (key, "mount_home") == 0)
         r = parse_bool (key, val, &c->mount_home, err);
       else
-        r = sp_error_make (err, 0, "plugstack.conf: unknown key '%s' (keys: helper, cache_dir, mounts, remap_root, writable, mount_home)", key);
+        r = sp_error_make (
+          err, 0,
+          "plugstack.conf: unknown key '%s' (keys: helper, cache_dir, mounts, remap_root, writable, mount_home)", key);
       if (r < 0)
         goto fail;
     }
@@ -155,7 +161,8 @@ sp_config_expand (const char *tmpl, uid_t uid, const char *node, sp_error_t *err
         default:
           fclose (f);
           free (out);
-          sp_error_make (err, 0, "plugstack.conf: cache_dir=%s: unknown escape '%%%c' (use %%u, %%n or %%%%)", tmpl, p[1] ? p[1] : ' ');
+          sp_error_make (err, 0, "plugstack.conf: cache_dir=%s: unknown escape '%%%c' (use %%u, %%n or %%%%)", tmpl,
+                         p[1] ? p[1] : ' ');
           return NULL;
         }
       p++;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* helper_exec.c: the launch of `sprout start` from slurmstepd (see helper_exec.h).
  *
  * The child is made as posix_spawn makes its own: clone(CLONE_VM | CLONE_VFORK) on a
@@ -56,8 +57,7 @@ sp_helper_init (struct sp_helper *h)
 }
 
 /* In the child: write "sprout: error: <what>: <strerror>" on fd 2 and exit 125. */
-static void __attribute__ ((noreturn))
-child_fail (const char *what, int e)
+static void __attribute__ ((noreturn)) child_fail (const char *what, int e)
 {
   static const char prefix[] = "sprout: error: ";
   const char *why = strerrordesc_np (e);
@@ -75,8 +75,7 @@ child_fail (const char *what, int e)
 
 /* The child after the clone: async-signal-safe only; never returns. */
 static void __attribute__ ((noreturn))
-child_exec (const struct sp_helper_launch *l, int in_fd, int out_fd, int err_fd, int max_fd,
-            const sigset_t *empty)
+child_exec (const struct sp_helper_launch *l, int in_fd, int out_fd, int err_fd, int max_fd, const sigset_t *empty)
 {
   struct sigaction dfl;
 
@@ -376,8 +375,8 @@ sp_helper_remove_proxy_dir (const char *dir, uid_t uid, gid_t gid)
   pid_t pid;
 
   /* only the name sprout start makes: /tmp/sprout-slurm.XXXXXX, nothing below it */
-  if (dir == NULL || strncmp (dir, prefix, sizeof (prefix) - 1) != 0
-      || strchr (dir + sizeof (prefix) - 1, '/') != NULL || strstr (dir, "..") != NULL)
+  if (dir == NULL || strncmp (dir, prefix, sizeof (prefix) - 1) != 0 || strchr (dir + sizeof (prefix) - 1, '/') != NULL
+      || strstr (dir, "..") != NULL)
     return;
   /* gone already when the proxy saw the keep-alive end (outside Slurm, or a holder
    * that outlived the step's SIGKILL) */
@@ -428,8 +427,9 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
   sigemptyset (&empty);
 
   {
-    struct child_args a = { .l = l, .in_fd = in_r, .out_fd = out_w, .err_fd = err_fd, .max_fd = max_fd,
-                            .empty = &empty };
+    struct child_args a = {
+      .l = l, .in_fd = in_r, .out_fd = out_w, .err_fd = err_fd, .max_fd = max_fd, .empty = &empty
+    };
     h->pid = spawn_child (child_main, &a);
     if (h->pid < 0)
       {
@@ -466,8 +466,8 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
       else if (why != NULL)
         sp_error_make (err, 0, "%s", why);
       else
-        sp_error_make (err, 0, "the helper %s exited with status %d without preparing the container",
-                       l->path, status >= 0 && WIFEXITED (status) ? WEXITSTATUS (status) : -1);
+        sp_error_make (err, 0, "the helper %s exited with status %d without preparing the container", l->path,
+                       status >= 0 && WIFEXITED (status) ? WEXITSTATUS (status) : -1);
     }
   else
     {
@@ -476,8 +476,7 @@ sp_helper_start (const struct sp_helper_launch *l, struct sp_helper *h, sp_error
       memset (&si, 0, sizeof (si));
       if (waitid (P_PID, (id_t) h->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0)
         sp_error_make (err, 0, "the helper %s exited right after it reported ready", l->path);
-      else if (open_ns (h->pid, "user", &h->userns_fd, err) == 0
-               && open_ns (h->pid, "mnt", &h->mntns_fd, err) == 0)
+      else if (open_ns (h->pid, "user", &h->userns_fd, err) == 0 && open_ns (h->pid, "mnt", &h->mntns_fd, err) == 0)
         return 0;
     }
   sp_helper_stop (h, 10000);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* helper_exec.h: launching `sprout start` from slurmstepd as the job user and
  * reading back the container it holds. */
 #ifndef SPROUT_HELPER_EXEC_H
@@ -10,27 +11,27 @@
 
 /* How to run the helper; everything is prepared before fork (the stepd is multithreaded). */
 struct sp_helper_launch {
-  const char *path;     /* absolute path of the sprout executable */
-  char **argv;          /* argv[0] included, NULL-terminated */
-  char **envp;          /* the helper's whole environment, NULL-terminated */
-  const char *cwd;      /* directory to start in */
-  uid_t uid;            /* the job user */
+  const char *path; /* absolute path of the sprout executable */
+  char **argv;      /* argv[0] included, NULL-terminated */
+  char **envp;      /* the helper's whole environment, NULL-terminated */
+  const char *cwd;  /* directory to start in */
+  uid_t uid;        /* the job user */
   gid_t gid;
-  const gid_t *gids;    /* the job's supplementary groups */
+  const gid_t *gids; /* the job's supplementary groups */
   int ngids;
 };
 
 /* A running helper holding a container, and what it reported. */
 struct sp_helper {
-  pid_t pid;            /* the helper, the namespaces' holder; -1 if none */
-  int pidfd;            /* pidfd of pid, or -1 where the kernel has none */
-  int keepalive_fd;     /* write end of the helper's stdin; closing it ends the helper */
-  int userns_fd;        /* /proc/PID/ns/user, O_CLOEXEC */
-  int mntns_fd;         /* /proc/PID/ns/mnt, O_CLOEXEC */
-  char *cwd;            /* cwd= record: the tasks' working directory inside */
-  char **env;           /* env= records, NAME=VALUE, NULL-terminated */
-  bool remap_root;      /* remap_root= record */
-  char *proxy_dir;      /* slurm_proxy= record: the Slurm commands proxy's directory, or NULL */
+  pid_t pid;        /* the helper, the namespaces' holder; -1 if none */
+  int pidfd;        /* pidfd of pid, or -1 where the kernel has none */
+  int keepalive_fd; /* write end of the helper's stdin; closing it ends the helper */
+  int userns_fd;    /* /proc/PID/ns/user, O_CLOEXEC */
+  int mntns_fd;     /* /proc/PID/ns/mnt, O_CLOEXEC */
+  char *cwd;        /* cwd= record: the tasks' working directory inside */
+  char **env;       /* env= records, NAME=VALUE, NULL-terminated */
+  bool remap_root;  /* remap_root= record */
+  char *proxy_dir;  /* slurm_proxy= record: the Slurm commands proxy's directory, or NULL */
 };
 
 /* Reset h to "no helper" (all fds -1). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* local.c: the plugin inside srun, sbatch and salloc.
  *
  * Slurm's own --container is the image option. srun/sbatch/salloc copy it to
@@ -103,9 +104,11 @@ drop_slurm_container (const char *image)
   *(void **) &reset = dlsym (RTLD_DEFAULT, "slurm_option_reset");
   if (opt == NULL || isset == NULL || reset == NULL)
     {
-#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM (23, 2, 0)
-      fprintf (stderr, "sprout: warning: this Slurm client exports no option set: the launch request keeps --container=%s, "
-               "so Slurm makes a container record of its own (--mpi=pmix fails, nodes log 'No oci.conf file')\n", image);
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(23, 2, 0)
+      fprintf (stderr,
+               "sprout: warning: this Slurm client exports no option set: the launch request keeps --container=%s, "
+               "so Slurm makes a container record of its own (--mpi=pmix fails, nodes log 'No oci.conf file')\n",
+               image);
 #endif
       return;
     }
@@ -160,7 +163,8 @@ sp_local_post_opt (spank_t sp, const struct sp_config *c)
 
   if (image != NULL && (oci = sp_config_oci_conf ()) != NULL)
     {
-      fprintf (stderr, "sprout: %s exists: Slurm's own OCI runtime runs --container=%s here; sprout stays out of the way\n",
+      fprintf (stderr,
+               "sprout: %s exists: Slurm's own OCI runtime runs --container=%s here; sprout stays out of the way\n",
                oci, image);
       return 0;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mpi.c: make Slurm's mpi/pmix server reachable from inside the container.
  *
  * Slurm 22.05's mpi/pmix plugin starts a PMIx server in slurmstepd before the
@@ -152,8 +153,7 @@ is_own_dir (const char *path, uid_t uid)
   cleanup_close int fd = open (path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
 
-  return fd >= 0 && fstat (fd, &st) == 0 && S_ISDIR (st.st_mode)
-         && (st.st_uid == uid || st.st_uid == 0);
+  return fd >= 0 && fstat (fd, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_uid == uid || st.st_uid == 0);
 }
 
 /* Append "dir:dir:rw" to *mounts unless dir is already a destination there. */
@@ -192,8 +192,7 @@ sp_mpi_mounts (spank_t sp, uid_t uid, const char *node, char ***mounts, sp_error
   const char *srv = getenv ("PMIX_SERVER_TMPDIR");
   const char *slash;
 
-  if (srv == NULL || *srv != '/'
-      || spank_get_item (sp, S_JOB_ID, &job) != ESPANK_SUCCESS
+  if (srv == NULL || *srv != '/' || spank_get_item (sp, S_JOB_ID, &job) != ESPANK_SUCCESS
       || spank_get_item (sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS)
     return 0;
   /* only this step's server directory: slurmstepd's environment is ours to trust, but
@@ -221,8 +220,7 @@ sp_mpi_mounts (spank_t sp, uid_t uid, const char *node, char ***mounts, sp_error
   if (base == NULL && (base = strdup ("/tmp")) == NULL)
     return sp_error_make (err, ENOMEM, "mpi/pmix mounts");
   strip_slashes (base);
-  if (asprintf (&cli, "%s/spmix_appdir_%u_%u.%u", strcmp (base, "/") == 0 ? "" : base,
-                (unsigned) uid, job, step) < 0)
+  if (asprintf (&cli, "%s/spmix_appdir_%u_%u.%u", strcmp (base, "/") == 0 ? "" : base, (unsigned) uid, job, step) < 0)
     return sp_error_make (err, ENOMEM, "mpi/pmix mounts");
   /* Slurm makes it before user_init; without it the clients get an NSDIR they cannot
    * use inside, as on the host when it is missing: say so in the node's log */

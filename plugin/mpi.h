@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mpi.h: what a step's MPI library needs from the host inside the container. */
 #ifndef SPROUT_MPI_H
 #define SPROUT_MPI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* options.c: sprout's --container-* options as Slurm sees them: the SPANK option table,
  * its registration and callback. What an option means is in settings.c (no Slurm call
  * there, so it is tested without Slurm). */
@@ -15,45 +16,49 @@
 
 /* One process (srun, sbatch, one slurmstepd per step) holds one set of options. */
 static struct sp_cli cli = {
-  .remap_root = SP_UNSET, .writable = SP_UNSET, .mount_home = SP_UNSET,
+  .remap_root = SP_UNSET,
+  .writable = SP_UNSET,
+  .mount_home = SP_UNSET,
 };
 
 static int option_cb (int val, const char *optarg, int remote);
 
 static struct spank_option options[] = {
   { "container-mounts", "SRC:DST[:FLAGS],...",
-    "[sprout] bind host paths into the container; FLAGS: ro, rw, or pyxis's ro+rprivate style (twin: SPROUT_CONTAINER_MOUNTS)",
+    "[sprout] bind host paths into the container; FLAGS: ro, rw, or pyxis's ro+rprivate style (twin: "
+    "SPROUT_CONTAINER_MOUNTS)",
     1, SP_OPT_MOUNTS, option_cb },
-  { "container-workdir", "DIR",
-    "[sprout] working directory inside the container (twin: SPROUT_CONTAINER_WORKDIR)", 1, SP_OPT_WORKDIR, option_cb },
-  { "container-remap-root", NULL,
-    "[sprout] be root (uid 0) inside the container (twin: SPROUT_CONTAINER_REMAP_ROOT=1)", 0, SP_OPT_REMAP_ROOT, option_cb },
-  { "no-container-remap-root", NULL,
-    "[sprout] be yourself inside the container (twin: SPROUT_CONTAINER_REMAP_ROOT=0)", 0, SP_OPT_NO_REMAP_ROOT, option_cb },
+  { "container-workdir", "DIR", "[sprout] working directory inside the container (twin: SPROUT_CONTAINER_WORKDIR)", 1,
+    SP_OPT_WORKDIR, option_cb },
+  { "container-remap-root", NULL, "[sprout] be root (uid 0) inside the container (twin: SPROUT_CONTAINER_REMAP_ROOT=1)",
+    0, SP_OPT_REMAP_ROOT, option_cb },
+  { "no-container-remap-root", NULL, "[sprout] be yourself inside the container (twin: SPROUT_CONTAINER_REMAP_ROOT=0)",
+    0, SP_OPT_NO_REMAP_ROOT, option_cb },
   { "container-writable", NULL,
-    "[sprout] writable root file system, changes discarded at the end (twin: SPROUT_CONTAINER_WRITABLE=1)", 0, SP_OPT_WRITABLE, option_cb },
-  { "container-readonly", NULL,
-    "[sprout] read-only root file system (twin: SPROUT_CONTAINER_WRITABLE=0)", 0, SP_OPT_READONLY, option_cb },
-  { "container-env", "NAME,...",
-    "[sprout] these host variables win over the image's (twin: SPROUT_CONTAINER_ENV)", 1, SP_OPT_ENV, option_cb },
-  { "container-mount-home", NULL,
-    "[sprout] bind $HOME into the container (twin: SPROUT_CONTAINER_MOUNT_HOME=1)", 0, SP_OPT_MOUNT_HOME, option_cb },
-  { "no-container-mount-home", NULL,
-    "[sprout] do not bind $HOME (twin: SPROUT_CONTAINER_MOUNT_HOME=0)", 0, SP_OPT_NO_MOUNT_HOME, option_cb },
+    "[sprout] writable root file system, changes discarded at the end (twin: SPROUT_CONTAINER_WRITABLE=1)", 0,
+    SP_OPT_WRITABLE, option_cb },
+  { "container-readonly", NULL, "[sprout] read-only root file system (twin: SPROUT_CONTAINER_WRITABLE=0)", 0,
+    SP_OPT_READONLY, option_cb },
+  { "container-env", "NAME,...", "[sprout] these host variables win over the image's (twin: SPROUT_CONTAINER_ENV)", 1,
+    SP_OPT_ENV, option_cb },
+  { "container-mount-home", NULL, "[sprout] bind $HOME into the container (twin: SPROUT_CONTAINER_MOUNT_HOME=1)", 0,
+    SP_OPT_MOUNT_HOME, option_cb },
+  { "no-container-mount-home", NULL, "[sprout] do not bind $HOME (twin: SPROUT_CONTAINER_MOUNT_HOME=0)", 0,
+    SP_OPT_NO_MOUNT_HOME, option_cb },
   /* inside a job started with --container, every step inherits the image; this one step
    * (or job) runs on the host instead (an explicit flag: "--container=none" could be an image) */
-  { "no-container", NULL,
-    "[sprout] run on the host although the job has a --container image", 0, SP_OPT_NO_CONTAINER, option_cb },
-#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM (21, 8, 0)
+  { "no-container", NULL, "[sprout] run on the host although the job has a --container image", 0, SP_OPT_NO_CONTAINER,
+    option_cb },
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(21, 8, 0)
   /* Slurm >= 21.08 has its own --container (a SPANK option of that name is dropped) */
-  { "container", "IMAGE",
-    "[sprout] run the step's tasks inside IMAGE (twin: SLURM_CONTAINER)", 1, SP_OPT_CONTAINER, option_cb },
+  { "container", "IMAGE", "[sprout] run the step's tasks inside IMAGE (twin: SLURM_CONTAINER)", 1, SP_OPT_CONTAINER,
+    option_cb },
 #endif
 };
 
 /* pyxis's spelling of the image option; registered only where pyxis is not loaded. */
 static struct spank_option image_alias = {
-  "container-image", "IMAGE", "[sprout] the same as --container=IMAGE (pyxis's spelling)", 1,
+  "container-image",      "IMAGE",   "[sprout] the same as --container=IMAGE (pyxis's spelling)", 1,
   SP_OPT_CONTAINER_IMAGE, option_cb,
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* remote.c: the plugin inside slurmstepd, once per step per node.
  *
  * user_init (privileges temporarily dropped, multithreaded) starts the helper as
@@ -27,11 +28,11 @@
 
 /* One slurmstepd runs one step: this is that step's container. */
 static struct {
-  bool active;             /* a container was asked for and task_init must act */
-  char *error;             /* user_init's failure, printed by every task */
+  bool active; /* a container was asked for and task_init must act */
+  char *error; /* user_init's failure, printed by every task */
   char *node;
-  char *batch_image;       /* the batch script's image, absolute, for its steps */
-  uid_t uid;               /* the job user, for removing the proxy's directory */
+  char *batch_image; /* the batch script's image, absolute, for its steps */
+  uid_t uid;         /* the job user, for removing the proxy's directory */
   gid_t gid;
   struct sp_settings settings;
   struct sp_helper helper;
@@ -54,8 +55,7 @@ job_getenv (void *ctx, const char *name)
 }
 
 /* A malloc'd formatted string, or NULL (slurmstepd must not abort on a full memory). */
-static char * __attribute__ ((format (printf, 1, 2)))
-sp_strdup_printf (const char *fmt, ...)
+static char *__attribute__ ((format (printf, 1, 2))) sp_strdup_printf (const char *fmt, ...)
 {
   va_list ap;
   char *s = NULL;
@@ -68,8 +68,7 @@ sp_strdup_printf (const char *fmt, ...)
 }
 
 /* Keep user_init's failure for the tasks to print; log it on the node too. */
-static void __attribute__ ((format (printf, 1, 2)))
-step_fail (const char *fmt, ...)
+static void __attribute__ ((format (printf, 1, 2))) step_fail (const char *fmt, ...)
 {
   va_list ap;
 
@@ -103,8 +102,9 @@ static char **
 helper_env (spank_t sp, const struct sp_config *c)
 {
   static const char *const pass[] = {
-    "HOME", "USER", "LOGNAME", "TMPDIR", "SLURM_JOB_ID", "SLURM_JOBID", "SLURM_STEP_ID",
-    "SLURM_STEPID", "SLURMD_NODENAME", "SLURM_CLUSTER_NAME", "SLURM_JOB_UID", "SLURM_JOB_USER",
+    "HOME",          "USER",           "LOGNAME",      "TMPDIR",          "SLURM_JOB_ID",
+    "SLURM_JOBID",   "SLURM_STEP_ID",  "SLURM_STEPID", "SLURMD_NODENAME", "SLURM_CLUSTER_NAME",
+    "SLURM_JOB_UID", "SLURM_JOB_USER",
   };
   size_t n = 0, cap = sizeof (pass) / sizeof (pass[0]) + 4;
   char **env = calloc (cap, sizeof (char *));
@@ -135,13 +135,19 @@ fail:
 /* argv of `sprout [--cache-dir DIR] start --slurm-proxy [options] IMAGE`; script_dir: the
  * batch script's directory, bound at its own path, or NULL. */
 static char **
-helper_argv (const struct sp_config *c, const struct sp_settings *s, const char *cache_dir,
-             const char *script_dir, const char *image)
+helper_argv (const struct sp_config *c, const struct sp_settings *s, const char *cache_dir, const char *script_dir,
+             const char *image)
 {
   size_t cap = 16 + 2 * sp_strv_len (s->mounts), n = 0;
   char **argv = calloc (cap, sizeof (char *));
 
-#define ADD(x) do { if ((argv[n++] = strdup (x)) == NULL) goto fail; } while (0)
+#define ADD(x)                                                                                                         \
+ do                                                                                                                    \
+  {                                                                                                                    \
+   if ((argv[n++] = strdup (x)) == NULL)                                                                               \
+    goto fail;                                                                                                         \
+  }                                                                                                                    \
+ while (0)
   if (argv == NULL)
     return NULL;
   ADD (c->helper);
@@ -215,9 +221,8 @@ batch_script_dir (spank_t sp)
   char **argv = NULL;
   char *dir, *slash;
 
-  if (step_id (sp) != SLURM_BATCH_SCRIPT
-      || spank_get_item (sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS
-      || argc < 1 || argv[0] == NULL || argv[0][0] != '/')
+  if (step_id (sp) != SLURM_BATCH_SCRIPT || spank_get_item (sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS || argc < 1
+      || argv[0] == NULL || argv[0][0] != '/')
     return NULL;
   if ((dir = strdup (argv[0])) == NULL)
     return NULL;
@@ -251,7 +256,8 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
     return 0;
   if ((oci = sp_config_oci_conf ()) != NULL)
     {
-      slurm_info ("sprout: %s exists: Slurm's own OCI runtime runs --container=%s here; sprout stays out of the way", oci, image);
+      slurm_info ("sprout: %s exists: Slurm's own OCI runtime runs --container=%s here; sprout stays out of the way",
+                  oci, image);
       return 0;
     }
   step.active = true;
@@ -263,8 +269,7 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
   free (step.node);
   step.node = strdup (node);
 
-  if (spank_get_item (sp, S_JOB_UID, &uid) != ESPANK_SUCCESS
-      || spank_get_item (sp, S_JOB_GID, &gid) != ESPANK_SUCCESS
+  if (spank_get_item (sp, S_JOB_UID, &uid) != ESPANK_SUCCESS || spank_get_item (sp, S_JOB_GID, &gid) != ESPANK_SUCCESS
       || spank_get_item (sp, S_JOB_SUPPLEMENTARY_GIDS, &gids, &ngids) != ESPANK_SUCCESS)
     {
       step_fail ("%s", "cannot read the job's user and groups from Slurm");
@@ -311,8 +316,14 @@ sp_remote_user_init (spank_t sp, const struct sp_config *c)
       return 0;
     }
   l = (struct sp_helper_launch) {
-    .path = c->helper, .argv = argv, .envp = envp, .cwd = cwd,
-    .uid = uid, .gid = gid, .gids = gids, .ngids = ngids,
+    .path = c->helper,
+    .argv = argv,
+    .envp = envp,
+    .cwd = cwd,
+    .uid = uid,
+    .gid = gid,
+    .gids = gids,
+    .ngids = ngids,
   };
   if (sp_helper_start (&l, &step.helper, &err) < 0)
     step_fail ("%s", err->msg);
@@ -342,8 +353,7 @@ env_is_host_owned (const struct sp_settings *s, const char *entry)
 
 /* Print "sprout: error: <node>: <msg>" on the task's stderr and end the task with 125,
  * sprout's own failure status (as `sprout run`); this is the forked task, not the daemon. */
-static int __attribute__ ((noreturn))
-task_fail (const char *msg, int errnum)
+static int __attribute__ ((noreturn)) task_fail (const char *msg, int errnum)
 {
   sp_error_t err = NULL;
 

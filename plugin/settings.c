@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* settings.c: the pure half of sprout's options: recording an option's value, the
  * mount and variable lists, and the settings a step's container is made with (command
  * line > the job's SPROUT_* variables > plugstack.conf > default). No Slurm call is made
@@ -90,8 +91,8 @@ sp_cli_clear (struct sp_cli *o)
 /* Append the comma-separated entries of list to *v (length *n), each as take makes it
  * (checked, and written in the helper's form). */
 static int
-split_append (const char *list, char ***v, size_t *n,
-              int (*take) (const char *item, char **out, sp_error_t *err), sp_error_t *err)
+split_append (const char *list, char ***v, size_t *n, int (*take) (const char *item, char **out, sp_error_t *err),
+              sp_error_t *err)
 {
   cleanup_free char *copy = strdup (list);
   char *save = NULL;
@@ -135,10 +136,13 @@ mount_flag (const char *spec, const char *flag, int *ro, sp_error_t *err)
   for (size_t i = 0; i < sizeof (mount_flags_accepted) / sizeof (mount_flags_accepted[0]); i++)
     known = known || strcmp (flag, mount_flags_accepted[i]) == 0;
   if (strcmp (flag, "shared") == 0 || strcmp (flag, "rshared") == 0)
-    return sp_error_make (err, 0, "'%s': flag '%s' is not possible rootless: the container's mounts never reach the host", spec, flag);
+    return sp_error_make (
+      err, 0, "'%s': flag '%s' is not possible rootless: the container's mounts never reach the host", spec, flag);
   if (!known)
-    return sp_error_make (err, 0, "'%s': unknown mount flag '%s' (flags: ro, rw, bind, rbind, private, rprivate, slave, rslave, joined with '+')",
-                          spec, flag);
+    return sp_error_make (
+      err, 0,
+      "'%s': unknown mount flag '%s' (flags: ro, rw, bind, rbind, private, rprivate, slave, rslave, joined with '+')",
+      spec, flag);
   if (strcmp (flag, "ro") == 0 || strcmp (flag, "rw") == 0)
     {
       int v = flag[1] == 'o';
@@ -227,14 +231,13 @@ env_bool (const char *name, const char *val, int *out, sp_error_t *err)
 
 /* A boolean from the command line, else its SPROUT_* twin, else the config, else dflt. */
 static int
-resolve_bool (int cli_val, const char *var, sp_getenv_fn getenv_fn, void *ctx, int conf_val,
-              bool dflt, bool *out, sp_error_t *err)
+resolve_bool (int cli_val, const char *var, sp_getenv_fn getenv_fn, void *ctx, int conf_val, bool dflt, bool *out,
+              sp_error_t *err)
 {
   cleanup_free char *ev = NULL;
   int v = cli_val;
 
-  if (v == SP_UNSET && (ev = getenv_fn (ctx, var)) != NULL && *ev != '\0'
-      && env_bool (var, ev, &v, err) < 0)
+  if (v == SP_UNSET && (ev = getenv_fn (ctx, var)) != NULL && *ev != '\0' && env_bool (var, ev, &v, err) < 0)
     return -1;
   if (v == SP_UNSET)
     v = conf_val;
@@ -243,8 +246,8 @@ resolve_bool (int cli_val, const char *var, sp_getenv_fn getenv_fn, void *ctx, i
 }
 
 int
-sp_settings_resolve (const struct sp_config *c, const struct sp_cli *o, sp_getenv_fn getenv_fn,
-                     void *ctx, struct sp_settings *s, sp_error_t *err)
+sp_settings_resolve (const struct sp_config *c, const struct sp_cli *o, sp_getenv_fn getenv_fn, void *ctx,
+                     struct sp_settings *s, sp_error_t *err)
 {
   cleanup_free char *env_mounts = NULL, *env_workdir = NULL, *env_env = NULL;
   const char *mounts, *workdir, *keep;
@@ -291,9 +294,14 @@ sp_settings_resolve (const struct sp_config *c, const struct sp_cli *o, sp_geten
       sp_error_wrap (err, o->env != NULL ? "--container-env" : "SPROUT_CONTAINER_ENV");
       goto fail;
     }
-  if (resolve_bool (o->remap_root, "SPROUT_CONTAINER_REMAP_ROOT", getenv_fn, ctx, c->remap_root, false, &s->remap_root, err) < 0
-      || resolve_bool (o->writable, "SPROUT_CONTAINER_WRITABLE", getenv_fn, ctx, c->writable, false, &s->writable, err) < 0
-      || resolve_bool (o->mount_home, "SPROUT_CONTAINER_MOUNT_HOME", getenv_fn, ctx, c->mount_home, true, &s->mount_home, err) < 0)
+  if (resolve_bool (o->remap_root, "SPROUT_CONTAINER_REMAP_ROOT", getenv_fn, ctx, c->remap_root, false, &s->remap_root,
+                    err)
+        < 0
+      || resolve_bool (o->writable, "SPROUT_CONTAINER_WRITABLE", getenv_fn, ctx, c->writable, false, &s->writable, err)
+           < 0
+      || resolve_bool (o->mount_home, "SPROUT_CONTAINER_MOUNT_HOME", getenv_fn, ctx, c->mount_home, true,
+                       &s->mount_home, err)
+           < 0)
     goto fail;
   return 0;
 

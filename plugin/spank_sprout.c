@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* spank_sprout.c: sprout.so's SPANK entry points, dispatched on the Slurm
  * context: local.c (srun, sbatch, salloc), remote.c (slurmstepd). slurmd and
  * the prolog/epilog only check plugstack.conf. */
@@ -16,7 +17,9 @@ SPANK_PLUGIN (sprout, 1);
 
 /* plugstack.conf arguments, parsed once per process in slurm_spank_init. */
 static struct sp_config config = {
-  .remap_root = SP_UNSET, .writable = SP_UNSET, .mount_home = SP_UNSET,
+  .remap_root = SP_UNSET,
+  .writable = SP_UNSET,
+  .mount_home = SP_UNSET,
 };
 
 SP_EXPORT int slurm_spank_init (spank_t sp, int ac, char **av);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sprout_spank.h: what the parts of the SPANK plugin share: the plugstack
  * configuration, the user's options, the settings resolved from both, and one
  * entry point per Slurm context (local.c, remote.c). */
@@ -15,33 +16,33 @@
 
 /* plugstack.conf arguments: `required sprout.so helper=... cache_dir=...`. */
 struct sp_config {
-  char *helper;     /* helper= path of the sprout executable */
-  char *cache_dir;  /* cache_dir= template, %u uid, %n node name; NULL: helper default */
-  char *mounts;     /* mounts= SRC:DST[:FLAGS],... always added, before the user's */
-  int remap_root;   /* remap_root=0|1 default, SP_UNSET: 0 */
-  int writable;     /* writable=0|1 default, SP_UNSET: 0 */
-  int mount_home;   /* mount_home=0|1 default, SP_UNSET: 1 */
+  char *helper;    /* helper= path of the sprout executable */
+  char *cache_dir; /* cache_dir= template, %u uid, %n node name; NULL: helper default */
+  char *mounts;    /* mounts= SRC:DST[:FLAGS],... always added, before the user's */
+  int remap_root;  /* remap_root=0|1 default, SP_UNSET: 0 */
+  int writable;    /* writable=0|1 default, SP_UNSET: 0 */
+  int mount_home;  /* mount_home=0|1 default, SP_UNSET: 1 */
 };
 
 /* sprout's options, by the value Slurm hands back to the option callback. */
 enum sp_opt {
-  SP_OPT_CONTAINER = 1,      /* --container, only on a Slurm without its own */
+  SP_OPT_CONTAINER = 1, /* --container, only on a Slurm without its own */
   SP_OPT_MOUNTS,
   SP_OPT_WORKDIR,
   SP_OPT_REMAP_ROOT,
-  SP_OPT_NO_REMAP_ROOT,      /* pyxis's spelling of remap_root=0 */
+  SP_OPT_NO_REMAP_ROOT, /* pyxis's spelling of remap_root=0 */
   SP_OPT_WRITABLE,
   SP_OPT_READONLY,
   SP_OPT_ENV,
   SP_OPT_MOUNT_HOME,
   SP_OPT_NO_MOUNT_HOME,
   SP_OPT_NO_CONTAINER,
-  SP_OPT_CONTAINER_IMAGE,    /* pyxis's --container-image, where pyxis is not loaded */
+  SP_OPT_CONTAINER_IMAGE, /* pyxis's --container-image, where pyxis is not loaded */
 };
 
 /* The user's command-line options (SPANK option callbacks fill this). */
 struct sp_cli {
-  char *container;     /* only on a Slurm without its own --container */
+  char *container;       /* only on a Slurm without its own --container */
   char *container_image; /* --container-image: local.c makes it SLURM_CONTAINER */
   char *mounts;
   char *workdir;
@@ -49,16 +50,16 @@ struct sp_cli {
   int remap_root;
   int writable;
   int mount_home;
-  bool no_container;   /* --no-container: this step runs on the host */
-  const char *first;   /* name of the first option given, for "needs an image" */
+  bool no_container; /* --no-container: this step runs on the host */
+  const char *first; /* name of the first option given, for "needs an image" */
 };
 
 /* Everything one step's container is made with, after command line > SPROUT_*
  * environment > plugstack defaults. */
 struct sp_settings {
-  char **mounts;       /* NULL-terminated SRC:DST[:ro], the helper's form, admin's first */
-  char *workdir;       /* or NULL */
-  char **keep_env;     /* NULL-terminated names whose host value wins */
+  char **mounts;   /* NULL-terminated SRC:DST[:ro], the helper's form, admin's first */
+  char *workdir;   /* or NULL */
+  char **keep_env; /* NULL-terminated names whose host value wins */
   bool remap_root;
   bool writable;
   bool mount_home;
@@ -121,8 +122,8 @@ void sp_options_clear (void);
 /* settings.c */
 
 /* Merge command line, SPROUT_* variables (looked up with getenv_fn) and config into s. */
-int sp_settings_resolve (const struct sp_config *c, const struct sp_cli *o, sp_getenv_fn getenv_fn,
-                         void *ctx, struct sp_settings *s, sp_error_t *err);
+int sp_settings_resolve (const struct sp_config *c, const struct sp_cli *o, sp_getenv_fn getenv_fn, void *ctx,
+                         struct sp_settings *s, sp_error_t *err);
 
 /* Free what sp_settings_resolve allocated and reset s. */
 void sp_settings_clear (struct sp_settings *s);

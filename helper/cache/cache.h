@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cache.h: the cache's internals, shared by `sprout` (the warm path, listing, removal)
  * and the importer `sprout-import` (import.c: verify and unpack). Everything declared
  * here is libc only: sprout links no JSON library (json.h holds the importer's JSON).
@@ -45,12 +46,12 @@
 #include "cache/imageref.h"
 #include "cache/store.h"
 
-#define SP_CACHE_FORMAT "2"  /* the layout above; 1 was meta.json and JSON ref records */
+#define SP_CACHE_FORMAT "2" /* the layout above; 1 was meta.json and JSON ref records */
 #define SP_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct sp_cache {
-  int fd;           /* the cache directory */
-  char *path;       /* its absolute path */
+  int fd;     /* the cache directory */
+  char *path; /* its absolute path */
   int images, tmp, locks;
 };
 
@@ -90,15 +91,15 @@ bool sp_cache_digest_valid (const char *s);
 
 /* What an entry's record holds (the importer fills it for a new entry). */
 struct sp_entry_info {
-  const char *digest;         /* "sha256:<hex>" */
-  uint64_t size;              /* bytes on disk */
+  const char *digest; /* "sha256:<hex>" */
+  uint64_t size;      /* bytes on disk */
   time_t created;
-  char *const *env;           /* the image config's Env, Entrypoint, Cmd (NULL: none) */
+  char *const *env; /* the image config's Env, Entrypoint, Cmd (NULL: none) */
   char *const *entrypoint;
   char *const *cmd;
-  const char *workdir;        /* WorkingDir and User, or NULL */
+  const char *workdir; /* WorkingDir and User, or NULL */
   const char *user;
-  char *const *names;         /* the names it was used under */
+  char *const *names; /* the names it was used under */
 };
 
 /* Write info as the record of the entry directory dfd. 0 or -1 with *err. */
@@ -107,8 +108,8 @@ int sp_cache_entry_write (int dfd, const struct sp_entry_info *info, sp_error_t 
 /* If images/<hex> exists with its record, take a shared hold on it, record name (if
  * not NULL) among its names and fill img. 1 when used, 0 when there is no such entry
  * (or it has no record yet: an old cache's), -1 with *err (a damaged record). */
-int sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool have_lock,
-                        struct sp_image *img, sp_error_t *err);
+int sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool have_lock, struct sp_image *img,
+                        sp_error_t *err);
 
 /* The hex names of the entries of the cache at (resolved) path cache that are the root
  * of a container of ours (inuse.c: a `run` holds no lock once its command runs).
@@ -122,19 +123,19 @@ bool sp_cache_entry_mounted (const char *cache, const char *hex);
 
 /* What a user's IMAGE names on disk (imageref.h), as the ref index keys it. */
 enum sp_refkind {
-  SP_REF_OTHER,    /* not found or not recognised: the importer says what is wrong */
-  SP_REF_LAYOUT,   /* a directory with index.json */
-  SP_REF_ARCHIVE,  /* a regular file: an oci-archive or a docker-archive */
-  SP_REF_BUNDLE,   /* a directory with config.json */
-  SP_REF_ROOTFS,   /* a directory with bin, usr, etc, sbin or lib */
+  SP_REF_OTHER,   /* not found or not recognised: the importer says what is wrong */
+  SP_REF_LAYOUT,  /* a directory with index.json */
+  SP_REF_ARCHIVE, /* a regular file: an oci-archive or a docker-archive */
+  SP_REF_BUNDLE,  /* a directory with config.json */
+  SP_REF_ROOTFS,  /* a directory with bin, usr, etc, sbin or lib */
 };
 
 struct sp_refkey {
   enum sp_refkind kind;
-  char *path;      /* absolute, symlinks resolved */
-  char *tag;       /* PATH:TAG's TAG, or NULL */
-  char *name;      /* path[:tag], as the store records it among an entry's names */
-  struct stat st;  /* of index.json (layout), the archive, or config.json (bundle) */
+  char *path;     /* absolute, symlinks resolved */
+  char *tag;      /* PATH:TAG's TAG, or NULL */
+  char *name;     /* path[:tag], as the store records it among an entry's names */
+  struct stat st; /* of index.json (layout), the archive, or config.json (bundle) */
 };
 
 /* Classify ref with the one parser (imageref.h). Never fails: kind is SP_REF_OTHER

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cachedir.c: the cache directory (cache.h): opening it safely, its format version,
  * temporary directories and their cleanup, atomic writes. */
 #include "config.h"
@@ -74,9 +75,10 @@ check_format (struct sp_cache *s, sp_error_t *err)
     return sp_error_make (err, errno, "cache %s/format", s->path);
   buf[n] = '\0';
   if (strcmp (buf, SP_CACHE_FORMAT "\n") != 0)
-    return sp_error_make (err, 0, "cache %s: format \"%.*s\" is not this sprout's (" SP_CACHE_FORMAT
-                                  "); use another --cache-dir, or remove this one", s->path,
-                          (int) strcspn (buf, "\n"), buf);
+    return sp_error_make (err, 0,
+                          "cache %s: format \"%.*s\" is not this sprout's (" SP_CACHE_FORMAT
+                          "); use another --cache-dir, or remove this one",
+                          s->path, (int) strcspn (buf, "\n"), buf);
   return 0;
 }
 

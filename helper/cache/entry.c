@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* entry.c: a cache entry's record (cache.h, record.h): writing it, using an entry on
  * the warm path (a shared hold, its run config), recording the names it is used under. */
 #include "config.h"
@@ -135,7 +136,7 @@ sp_cache_entry_use (struct sp_cache *s, const char *hex, const char *name, bool 
     }
   known = name == NULL || sp_record_has (&r, "name", name);
   sp_record_free (&r);
-  futimens (lfd, NULL);  /* last use, for prune --older-than */
+  futimens (lfd, NULL); /* last use, for prune --older-than */
   if (!known)
     entry_add_name (s, hex, name, have_lock);
   img->digest = xasprintf ("sha256:%s", hex);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* get.c: the warm path (store.h's sp_image_get): a layout or archive through the ref
  * index to its entry, a bundle through its record in the ref index, a root file system
  * in place; on a miss, the importer. Nothing here reads JSON. */
@@ -35,7 +36,7 @@ bundle_get (const struct sp_store_opts *opts, struct sp_cache *s, const struct s
         return r > 0 ? 0 : -1;
       r = sp_run_importer (opts, s->path, "bundle", ref, false, NULL, err);
       if (r != 0)
-        return -1;  /* *err, or NULL when it printed its error itself */
+        return -1; /* *err, or NULL when it printed its error itself */
     }
   return sp_error_make (err, 0, "%s: config.json keeps changing; the bundle's record cannot be kept", ref);
 }
@@ -94,7 +95,7 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
       if (r < 0)
         goto out;
       if (r != 0)
-        goto out;  /* it printed its error; *err stays NULL */
+        goto out; /* it printed its error; *err stays NULL */
       if (!sp_importer_digest_line (digest_out, hex))
         {
           sp_error_make (err, 0, "%s: the image importer printed no digest", ref);
@@ -107,7 +108,7 @@ sp_image_get (const struct sp_store_opts *opts, const char *ref, struct sp_image
           ret = r > 0 ? 0 : -1;
           goto out;
         }
-      sp_image_release (img);  /* removed (rm, prune) before we took our hold: again */
+      sp_image_release (img); /* removed (rm, prune) before we took our hold: again */
     }
   sp_error_make (err, 0, "cache %s: entry sha256:%s keeps vanishing after import", s.path, hex);
 out:

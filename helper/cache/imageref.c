@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* imageref.c: the one parser of IMAGE (see imageref.h). */
 #include "config.h"
 #include "cache/imageref.h"
@@ -14,10 +15,14 @@ sp_imageref_kind_name (enum sp_imageref_kind kind)
 {
   switch (kind)
     {
-    case SP_IMAGEREF_LAYOUT: return "OCI image layout";
-    case SP_IMAGEREF_ARCHIVE: return "image archive";
-    case SP_IMAGEREF_BUNDLE: return "OCI runtime bundle";
-    default: return "root file system directory";
+    case SP_IMAGEREF_LAYOUT:
+      return "OCI image layout";
+    case SP_IMAGEREF_ARCHIVE:
+      return "image archive";
+    case SP_IMAGEREF_BUNDLE:
+      return "OCI runtime bundle";
+    default:
+      return "root file system directory";
     }
 }
 
@@ -57,8 +62,10 @@ classify_dir (const char *ref, struct sp_imageref *r, sp_error_t *err)
             r->kind = SP_IMAGEREF_ROOTFS;
             return fstat (r->fd, &r->st) < 0 ? sp_error_make (err, errno, "%s", ref) : 0;
           }
-      return sp_error_make (err, 0, "%s: not an image: directory has no index.json (OCI layout), "
-                                    "config.json (bundle) or bin, usr, etc (root file system)", ref);
+      return sp_error_make (err, 0,
+                            "%s: not an image: directory has no index.json (OCI layout), "
+                            "config.json (bundle) or bin, usr, etc (root file system)",
+                            ref);
     }
   return 0;
 }
@@ -102,7 +109,7 @@ parse (const char *ref, struct sp_imageref *r, sp_error_t *err)
     return sp_error_make (err, errno, "%s", ref);
   /* as few calls as the warm path can do with: a directory is opened (its files say
    * what it is), anything else only stat'ed */
-  r->fd = openat (AT_FDCWD, r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);  /* musl: open() adds an fcntl */
+  r->fd = openat (AT_FDCWD, r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY); /* musl: open() adds an fcntl */
   if (r->fd >= 0)
     {
       if (classify_dir (ref, r, err) < 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* importer.c: finding and running the importer, sprout-import (store.h), which holds
  * the import stack (libarchive, libcrypto, decompressors, jansson) that `sprout` does
  * not link. */
@@ -64,7 +65,7 @@ sp_importer_path (sp_error_t *err)
  * not run or died of a signal. */
 int
 sp_run_importer (const struct sp_store_opts *opts, const char *cache_path, const char *verb, const char *arg,
-              bool quiet_errors, char **out, sp_error_t *err)
+                 bool quiet_errors, char **out, sp_error_t *err)
 {
   cleanup_free char *exe = sp_importer_path (err);
   cleanup_free char *parent = NULL;
@@ -91,7 +92,7 @@ sp_run_importer (const struct sp_store_opts *opts, const char *cache_path, const
   for (int i = 0; opts != NULL && i < opts->verbose && i < 4; i++)
     argv[argc++] = (char *) "--verbose";
   if (opts == NULL || !opts->progress)
-    argv[argc++] = (char *) "--no-progress";  /* it draws one when its stderr is a tty */
+    argv[argc++] = (char *) "--no-progress"; /* it draws one when its stderr is a tty */
   argv[argc++] = (char *) verb;
   argv[argc++] = (char *) "--";
   argv[argc++] = (char *) arg;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* inuse.c: which cache entries are the root of a running container.
  *
  * `sprout run` execs its command in place with fds 0-2 only, so its shared lock on the
@@ -144,7 +145,7 @@ sp_cache_mounted (const char *cache)
       snprintf (path, sizeof (path), "%s/mountinfo", de->d_name);
       fd = openat (dirfd (d), path, O_RDONLY | O_CLOEXEC);
       if (fd < 0)
-        continue;  /* gone, or not ours to read */
+        continue; /* gone, or not ours to read */
       text = sp_read_text (fd, MAX_MOUNTINFO);
       if (text != NULL)
         scan_mountinfo (text, cache, &found, &n_found);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* json.c: the cache's JSON, in the importer only (see json.h). */
 #include "config.h"
 #include "cache/json.h"
@@ -84,8 +85,7 @@ read_json_fd (int fd, const char *what, size_t max, sp_error_t *err)
 }
 
 int
-sp_image_in_place (const char *ref, const char *path, bool bundle, struct sp_image *img, char **root,
-                   sp_error_t *err)
+sp_image_in_place (const char *ref, const char *path, bool bundle, struct sp_image *img, char **root, sp_error_t *err)
 {
   cleanup_free char *what = xasprintf ("%s: config.json", ref);
   cleanup_free char *rp = NULL;
@@ -168,7 +168,7 @@ sp_cache_entry_migrate (struct sp_cache *s, const char *hex, sp_error_t *err)
     return 0;
   mfd = openat (efd, "meta.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (mfd < 0 && errno == ENOENT)
-    return 0;  /* neither: a damaged entry, which the import names */
+    return 0; /* neither: a damaged entry, which the import names */
   meta = read_json_fd (mfd, what, META_MAX, err);
   if (meta == NULL)
     return -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* json.h: the cache's JSON, read by the importer only (sprout-import links jansson,
  * `sprout` does not): image config string arrays, a bundle's config.json, and the
  * meta.json of a format 1 cache's entries, converted to records on use. */

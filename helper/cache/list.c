@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* list.c: the cache's entries as `sprout images`, `rm` and `prune` see them (store.h):
  * listing from their records, finding one by digest, name or image, removing one. */
 #include "config.h"

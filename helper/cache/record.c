@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* record.c: the cache's record format (see record.h). libc only: `sprout` parses one
  * or two of these on every warm start, so the reader is one pass over the bytes. */
 #include "config.h"
@@ -97,7 +98,7 @@ sp_record_parse (const char *text, size_t len, struct sp_record *r, sp_error_t *
           return sp_error_make (err, 0, "line %zu: not \"KEY VALUE\"", line);
         }
       *p++ = '\0';
-      if (strcmp (k, "end") == 0)  /* the last line's word is no key: no field may look like it */
+      if (strcmp (k, "end") == 0) /* the last line's word is no key: no field may look like it */
         {
           sp_record_free (r);
           return sp_error_make (err, 0, "line %zu: \"end\" followed by a value", line);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* record.h: the cache's own record format, what `sprout` reads on every warm start
  * (an entry's run config and names, a ref index record), so that sprout needs no JSON.
  *
@@ -15,11 +16,11 @@
 #include "error.h"
 
 #define SP_RECORD_MAGIC "sprout-record 1"
-#define SP_RECORD_MAX (16u << 20)  /* larger files are refused unread */
+#define SP_RECORD_MAX (16u << 20) /* larger files are refused unread */
 
 struct sp_record_field {
   const char *key;
-  const char *value;  /* unescaped, NUL-terminated */
+  const char *value; /* unescaped, NUL-terminated */
 };
 
 /* A parsed record: the fields point into buf. */

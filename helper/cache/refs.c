@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* refs.c: the ref index (cache.h): what defines an image on disk -> its entry, and a
  * bundle's run config. A record (record.h) holds the whole key, compared field by
  * field; its file name is a hash of the key. */
@@ -24,15 +25,23 @@ sp_refkey_get (const char *ref, struct sp_refkey *k)
   memset (k, 0, sizeof (*k));
   if (sp_imageref_parse (ref, &r, &err) < 0)
     {
-      sp_error_free (&err);  /* the importer names what is wrong */
+      sp_error_free (&err); /* the importer names what is wrong */
       return;
     }
   switch (r.kind)
     {
-    case SP_IMAGEREF_LAYOUT: k->kind = SP_REF_LAYOUT; break;
-    case SP_IMAGEREF_ARCHIVE: k->kind = SP_REF_ARCHIVE; break;
-    case SP_IMAGEREF_BUNDLE: k->kind = SP_REF_BUNDLE; break;
-    case SP_IMAGEREF_ROOTFS: k->kind = SP_REF_ROOTFS; break;
+    case SP_IMAGEREF_LAYOUT:
+      k->kind = SP_REF_LAYOUT;
+      break;
+    case SP_IMAGEREF_ARCHIVE:
+      k->kind = SP_REF_ARCHIVE;
+      break;
+    case SP_IMAGEREF_BUNDLE:
+      k->kind = SP_REF_BUNDLE;
+      break;
+    case SP_IMAGEREF_ROOTFS:
+      k->kind = SP_REF_ROOTFS;
+      break;
     }
   k->path = steal_pointer (&r.path);
   k->tag = steal_pointer (&r.tag);
@@ -55,10 +64,14 @@ kind_word (enum sp_refkind kind)
 {
   switch (kind)
     {
-    case SP_REF_LAYOUT: return "layout";
-    case SP_REF_ARCHIVE: return "archive";
-    case SP_REF_BUNDLE: return "bundle";
-    default: return NULL;
+    case SP_REF_LAYOUT:
+      return "layout";
+    case SP_REF_ARCHIVE:
+      return "archive";
+    case SP_REF_BUNDLE:
+      return "bundle";
+    default:
+      return NULL;
     }
 }
 

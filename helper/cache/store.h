@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* store.h: the image store. Resolves an image reference (OCI layout, oci-archive,
  * docker-archive, OCI bundle, plain directory), verifies and unpacks it into the
  * per-user node-local cache, and lists, removes and prunes cache entries. Implemented
@@ -12,9 +13,9 @@
 #include "cache/image.h"
 
 struct sp_store_opts {
-  const char *cache_dir;  /* NULL: $SPROUT_CACHE_DIR, else /var/tmp/sprout-$UID */
-  int verbose;            /* 0 quiet about details, 1+ more */
-  bool progress;          /* draw a progress bar on stderr (caller checks isatty) */
+  const char *cache_dir; /* NULL: $SPROUT_CACHE_DIR, else /var/tmp/sprout-$UID */
+  int verbose;           /* 0 quiet about details, 1+ more */
+  bool progress;         /* draw a progress bar on stderr (caller checks isatty) */
 };
 
 /* Make sure the image named by ref is unpacked in the cache and fill *img. Relative
@@ -31,12 +32,12 @@ void sp_image_release (struct sp_image *img);
 
 /* One cache entry, as `sprout images` shows it. */
 struct sp_store_entry {
-  char *digest;      /* "sha256:<hex>" */
-  char **names;      /* the names it was imported or used under, NULL-terminated */
-  uint64_t size;     /* bytes on disk */
+  char *digest;  /* "sha256:<hex>" */
+  char **names;  /* the names it was imported or used under, NULL-terminated */
+  uint64_t size; /* bytes on disk */
   time_t created;
   time_t last_use;
-  bool in_use;       /* someone holds it (a running container) */
+  bool in_use; /* someone holds it (a running container) */
 };
 
 /* All entries of the cache, oldest use first. 0 or -1 with *err. */

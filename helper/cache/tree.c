@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tree.c: removing and measuring directory trees fd-relatively (see tree.h). Kept
  * apart from layer.c so that `sprout` links it without the import stack. */
 #include "config.h"
@@ -27,7 +28,7 @@ sp_rmtree_at (int dfd, const char *name)
     fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return -1;
-  fchmod (fd, 0700);  /* a read-only directory of the image: we own it, so we may */
+  fchmod (fd, 0700); /* a read-only directory of the image: we own it, so we may */
   d = fdopendir (fd);
   if (d == NULL)
     {

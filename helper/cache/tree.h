@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* tree.h: removing and measuring directory trees fd-relatively, never following a
  * symlink. Apart from the import stack, so that `sprout` links it alone. */
 #ifndef SPROUT_TREE_H

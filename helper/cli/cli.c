@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.c: the global options and verb dispatch that sprout (main.c) and sprout-import
  * (import_main.c) share. libc only, so that sprout stays light. */
 #include "config.h"
@@ -19,14 +20,10 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
 {
   /* the importer's own options come last: sprout cuts the table before them */
   struct option longopts[] = {
-    { "cache-dir", required_argument, NULL, 'C' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { "no-progress", no_argument, NULL, 'P' },
-    { "parent", required_argument, NULL, 'p' },
-    { NULL, 0, NULL, 0 },
+    { "cache-dir", required_argument, NULL, 'C' }, { "quiet", no_argument, NULL, 'q' },
+    { "verbose", no_argument, NULL, 'v' },         { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },         { "no-progress", no_argument, NULL, 'P' },
+    { "parent", required_argument, NULL, 'p' },    { NULL, 0, NULL, 0 },
   };
   struct sp_global g = { .cache_dir = NULL };
   sp_error_t err = NULL;
@@ -43,7 +40,7 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
   if (g.cache_dir != NULL && *g.cache_dir == '\0')
     g.cache_dir = NULL;
   /* "+" stops at the verb: the verb parses its own options */
-  opterr = 0;  /* our one error line, not getopt's as well */
+  opterr = 0; /* our one error line, not getopt's as well */
   while ((c = getopt_long (argc, argv, "+qvhV", longopts, NULL)) != -1)
     switch (c)
       {
@@ -93,7 +90,7 @@ sp_cli_main (const struct sp_cli_program *prog, int argc, char **argv)
     if (strcmp (argv[optind], prog->verbs[i].name) == 0)
       {
         int first = optind;
-        optind = 0;  /* 0 re-initialises getopt for the verb's own argv (glibc and musl alike) */
+        optind = 0; /* 0 re-initialises getopt for the verb's own argv (glibc and musl alike) */
         return prog->verbs[i].fn (&g, argc - first, argv + first);
       }
   sp_error_printf ("sprout", "%s: unknown verb; see sprout --help", argv[optind]);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cli.h: the subcommands of `sprout`; main.c parses global options and dispatches. */
 #ifndef SPROUT_CLI_H
 #define SPROUT_CLI_H
@@ -13,27 +14,27 @@
 #define SP_EXIT_NOTFOUND 127 /* the command is not found in the container */
 
 struct sp_global {
-  const char *cache_dir;  /* --cache-dir, else $SPROUT_CACHE_DIR, else NULL (store default) */
-  int verbose;            /* --verbose, repeatable */
-  bool quiet;             /* --quiet */
-  bool no_progress;       /* sprout-import --no-progress: sprout draws none (run --quiet, no tty) */
+  const char *cache_dir; /* --cache-dir, else $SPROUT_CACHE_DIR, else NULL (store default) */
+  int verbose;           /* --verbose, repeatable */
+  bool quiet;            /* --quiet */
+  bool no_progress;      /* sprout-import --no-progress: sprout draws none (run --quiet, no tty) */
 };
 
 /* One verb of sprout or sprout-import. */
 struct sp_cli_verb {
   const char *name;
   int (*fn) (struct sp_global *, int, char **);
-  const char *help;  /* for sprout --help; NULL in sprout-import */
+  const char *help; /* for sprout --help; NULL in sprout-import */
 };
 
 /* What sets sprout and sprout-import apart in sp_cli_main. */
 struct sp_cli_program {
-  const char *name;  /* for --version and sprout-import's "missing verb" */
+  const char *name; /* for --version and sprout-import's "missing verb" */
   const struct sp_cli_verb *verbs;
   size_t n_verbs;
-  void (*usage) (FILE *f);  /* --help; sprout's also when no verb is given */
-  void (*setup) (void);     /* run after the privilege check; may be NULL */
-  bool importer;            /* also --no-progress and --parent=PID */
+  void (*usage) (FILE *f); /* --help; sprout's also when no verb is given */
+  void (*setup) (void);    /* run after the privilege check; may be NULL */
+  bool importer;           /* also --no-progress and --parent=PID */
 };
 
 /* The whole of main for both programs (cli.c): refuse privileges, parse the global

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_import.c: the importer's verbs (sprout-import): import, inspect, and digest
  * (for `sprout rm IMAGE`). `sprout import|inspect` exec them unchanged. */
 #include "config.h"
@@ -18,12 +19,11 @@
 int
 cmd_import (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout import IMAGE...\n\n"
-    "Verify IMAGE and unpack it into the cache; print its manifest digest.\n"
-    "IMAGE: an OCI layout directory (PATH or PATH:TAG), an oci-archive or docker-archive\n"
-    "tar, an OCI runtime bundle or a root file system directory (the last two are used\n"
-    "in place: nothing is unpacked).\n";
+  static const char usage[] = "Usage: sprout import IMAGE...\n\n"
+                              "Verify IMAGE and unpack it into the cache; print its manifest digest.\n"
+                              "IMAGE: an OCI layout directory (PATH or PATH:TAG), an oci-archive or docker-archive\n"
+                              "tar, an OCI runtime bundle or a root file system directory (the last two are used\n"
+                              "in place: nothing is unpacked).\n";
   struct sp_store_opts o = sp_cli_store_opts (g);
   int first, status = 0;
 
@@ -53,10 +53,9 @@ cmd_import (struct sp_global *g, int argc, char **argv)
 int
 cmd_inspect (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout inspect IMAGE\n\n"
-    "Show IMAGE's manifest digest, layers and config (Env, WorkingDir, Entrypoint, Cmd)\n"
-    "as JSON, without unpacking it.\n";
+  static const char usage[] = "Usage: sprout inspect IMAGE\n\n"
+                              "Show IMAGE's manifest digest, layers and config (Env, WorkingDir, Entrypoint, Cmd)\n"
+                              "as JSON, without unpacking it.\n";
   struct sp_store_opts o = sp_cli_store_opts (g);
   sp_error_t err = NULL;
   char *text;
@@ -81,9 +80,8 @@ cmd_inspect (struct sp_global *g, int argc, char **argv)
 int
 cmd_digest (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout-import digest IMAGE\n\n"
-    "Print the manifest digest IMAGE resolves to, without unpacking it.\n";
+  static const char usage[] = "Usage: sprout-import digest IMAGE\n\n"
+                              "Print the manifest digest IMAGE resolves to, without unpacking it.\n";
   sp_error_t err = NULL;
   cleanup_free char *digest = NULL;
   int first, status = 0;
@@ -125,9 +123,8 @@ cmd_bundle (struct sp_global *g, int argc, char **argv)
 int
 cmd_user (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout-import user self\n\n"
-    "Print the caller's ids, passwd entry and primary group entry (for sprout).\n";
+  static const char usage[] = "Usage: sprout-import user self\n\n"
+                              "Print the caller's ids, passwd entry and primary group entry (for sprout).\n";
   struct passwd *pw;
   struct group *gr;
   uid_t uid = getuid ();

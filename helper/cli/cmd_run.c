@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_run.c: `sprout run` and `sprout start`.
  *
  * `sprout run [OPTIONS] IMAGE [COMMAND [ARG...]]` builds the container in this
@@ -60,12 +61,12 @@ extern char **environ;
 struct run_args {
   struct sp_run_opts opts;
   const char *image;
-  char **command;            /* argv after IMAGE (may be empty) */
+  char **command; /* argv after IMAGE (may be empty) */
   int n_command;
-  bool slurm_proxy;          /* start --slurm-proxy: Slurm's commands inside (proxy.h) */
-  bool use_entrypoint;       /* --entrypoint: the image's Entrypoint before COMMAND */
-  const char *entrypoint;    /* --entrypoint=PROG: PROG replaces the image's Entrypoint */
-  char **env;                /* --env, NULL-terminated */
+  bool slurm_proxy;       /* start --slurm-proxy: Slurm's commands inside (proxy.h) */
+  bool use_entrypoint;    /* --entrypoint: the image's Entrypoint before COMMAND */
+  const char *entrypoint; /* --entrypoint=PROG: PROG replaces the image's Entrypoint */
+  char **env;             /* --env, NULL-terminated */
   size_t n_env;
 };
 
@@ -78,7 +79,7 @@ run_args_free (struct run_args *a)
       free (a->opts.mounts[i].dst);
     }
   free (a->opts.mounts);
-  free (a->env);  /* strings belong to argv */
+  free (a->env); /* strings belong to argv */
 }
 
 static void
@@ -121,8 +122,8 @@ parse_mount (const char *arg, struct sp_mount_spec *m, sp_error_t *err)
     return sp_error_make (err, 0, "--mount %s: expected SRC:DST[:ro|rw]", arg);
   for (const char *p = arg; *p; p++)
     if ((unsigned char) *p < 0x20 || *p == 0x7f)
-      return sp_error_make (err, 0, "--mount: control character 0x%02x at offset %zu of the spec",
-                            (unsigned) *p, (size_t) (p - arg));
+      return sp_error_make (err, 0, "--mount: control character 0x%02x at offset %zu of the spec", (unsigned) *p,
+                            (size_t) (p - arg));
   *colon = '\0';
   dst = colon + 1;
   m->ro = false;
@@ -364,7 +365,7 @@ cmd_run (struct sp_global *g, int argc, char **argv)
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto out;
     }
-  img.hold_fd = -1;  /* closed with the others */
+  img.hold_fd = -1; /* closed with the others */
   if (sp_privs_drop_for_exec (a.opts.remap_root, &err) < 0)
     goto out;
   sp_container_exec (cmd[0], cmd, envp);
@@ -486,7 +487,7 @@ cmd_start (struct sp_global *g, int argc, char **argv)
       sp_error_make (&err, errno, "cannot close inherited file descriptors");
       goto fail;
     }
-  proxy.tmpfd = proxy.dirfd = -1;  /* closed with the others */
+  proxy.tmpfd = proxy.dirfd = -1; /* closed with the others */
 
   memset (&sa, 0, sizeof (sa));
   sa.sa_handler = holder_signal;

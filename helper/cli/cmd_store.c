@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_store.c: the store's verbs images, rm and prune (thin: the logic is in
  * helper/cache/list.c), and the helpers the importer's verbs (cmd_import.c) share
  * with them. */
@@ -45,7 +46,7 @@ sp_cli_parse_simple (int argc, char **argv, const char *usage, int min_operands,
   static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   int c;
 
-  opterr = 0;  /* our own one-line message instead of getopt's */
+  opterr = 0; /* our own one-line message instead of getopt's */
   while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
     {
       if (c == 'h')
@@ -155,7 +156,8 @@ cmd_images (struct sp_global *g, int argc, char **argv)
   static const char usage[] =
     "Usage: sprout images [--json]\n\n"
     "List cached images: digest, size on disk, last use, and the names they were used under.\n";
-  static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+  static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+                                        { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct sp_store_opts o = sp_cli_store_opts (g);
   struct sp_store_entry *es;
@@ -208,10 +210,9 @@ cmd_images (struct sp_global *g, int argc, char **argv)
 int
 cmd_rm (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout rm IMAGE|DIGEST...\n\n"
-    "Remove cached images, named by digest (or a unique prefix of it), by a name they\n"
-    "were used under, or by the image itself. An image in use is not removed.\n";
+  static const char usage[] = "Usage: sprout rm IMAGE|DIGEST...\n\n"
+                              "Remove cached images, named by digest (or a unique prefix of it), by a name they\n"
+                              "were used under, or by the image itself. An image in use is not removed.\n";
   struct sp_store_opts o = sp_cli_store_opts (g);
   int first, status = 0;
 
@@ -237,11 +238,11 @@ cmd_rm (struct sp_global *g, int argc, char **argv)
 int
 cmd_prune (struct sp_global *g, int argc, char **argv)
 {
-  static const char usage[] =
-    "Usage: sprout prune [--older-than DAYS]\n\n"
-    "Remove cached images (all, or those not used for DAYS days). Images in use are kept.\n";
+  static const char usage[] = "Usage: sprout prune [--older-than DAYS]\n\n"
+                              "Remove cached images (all, or those not used for DAYS days). Images in use are kept.\n";
   static const struct option opts[] = { { "older-than", required_argument, NULL, 'o' },
-                                        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   struct sp_store_opts o = sp_cli_store_opts (g);
   struct sp_store_entry *es;
   sp_error_t err = NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* import_main.c: `sprout-import`, the importer `sprout` runs for what needs the
  * import stack (libarchive, libcrypto, decompressors, jansson): a cold cache in
  * run/start, a bundle's config.json, and the import, inspect and digest verbs. Same global options as sprout, plus
@@ -11,11 +12,8 @@
 #include "cli/cli.h"
 
 static const struct sp_cli_verb verbs[] = {
-  { "import", cmd_import, NULL },
-  { "inspect", cmd_inspect, NULL },
-  { "digest", cmd_digest, NULL },
-  { "user", cmd_user, NULL },
-  { "bundle", cmd_bundle, NULL },
+  { "import", cmd_import, NULL }, { "inspect", cmd_inspect, NULL }, { "digest", cmd_digest, NULL },
+  { "user", cmd_user, NULL },     { "bundle", cmd_bundle, NULL },
 };
 
 /* Many layers' writers keep directories open: take the hard fd limit (the soft one is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c: `sprout` entry point: its verbs and help (cli.c parses the global options).
  * import and inspect run the importer, sprout-import (import_main.c), so that this
  * executable links only libc and a warm start stays cheap. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* apply.c: see apply.h. Every name is resolved in the root by lib/inroot.c; the last
  * component is created, replaced or removed by name under its parent's fd. */
 #include "config.h"
@@ -17,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define POOL_SMALL_FILE (1u << 20)      /* bigger files are streamed by the main thread */
+#define POOL_SMALL_FILE (1u << 20) /* bigger files are streamed by the main thread */
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
@@ -121,8 +122,8 @@ write_file (struct archive *a, struct archive_entry *e, int fd, sp_error_t *err,
 
 /* Read a small file's data and hand it to the writers. */
 static int
-queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, const char *base,
-            const char *path, mode_t perm, struct timespec mt, sp_error_t *err)
+queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, const char *base, const char *path,
+            mode_t perm, struct timespec mt, sp_error_t *err)
 {
   la_int64_t size = archive_entry_size (e), end = 0;
   struct sp_job *j;
@@ -150,7 +151,7 @@ queue_file (struct sp_unpack *u, struct archive *a, struct archive_entry *e, con
       sp_job_free (j);
       return SP_APPLY_ARCHIVE;
     }
-  j->pdir = u->cached_pdir;  /* the parent's fd, shared with the one-entry cache */
+  j->pdir = u->cached_pdir; /* the parent's fd, shared with the one-entry cache */
   sp_pdir_ref (j->pdir);
   j->base = xstrdup (base);
   j->path = xstrdup (path);
@@ -241,7 +242,7 @@ sp_entry_apply (struct sp_unpack *u, struct archive *a, struct archive_entry *e,
   path = xstrdup (raw);
   sp_clean_path (path);
   if (*path == '\0')
-    return 0;  /* the root itself: it keeps the mode sprout gives it */
+    return 0; /* the root itself: it keeps the mode sprout gives it */
   parent = split_parent (path, &base);
   /* whiteouts and hard links read or remove what came before; anything else waits
    * only when its own path (or a directory above it) is still being written */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* apply.h: one tar entry applied under the root of an unpack (see layer.h for what
  * entries do). Private to helper/import/layer.c and apply.c. */
 #ifndef SPROUT_APPLY_H
@@ -14,9 +15,9 @@ struct sp_unpack;
 /* What sp_entry_apply and the functions below it return. */
 enum sp_apply_rc {
   SP_APPLY_OK = 0,
-  SP_APPLY_FAILED = -1,   /* *err says why */
-  SP_APPLY_ARCHIVE = -2,  /* libarchive failed reading the entry's data; *err is not set:
-                             the archive's error (or the stream's under it) says why */
+  SP_APPLY_FAILED = -1,  /* *err says why */
+  SP_APPLY_ARCHIVE = -2, /* libarchive failed reading the entry's data; *err is not set:
+                            the archive's error (or the stream's under it) says why */
 };
 
 /* A directory's final mode and mtime, applied by sp_unpack_finish; seq keeps the order

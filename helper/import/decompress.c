@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* decompress.c: see decompress.h. One decoder object wraps the three codecs so the
  * layer pipeline (layer.c) treats them alike. */
 #include "config.h"
@@ -29,10 +30,14 @@ sp_compression_name (enum sp_compression c)
 {
   switch (c)
     {
-    case SP_COMP_NONE: return "none";
-    case SP_COMP_GZIP: return "gzip";
-    case SP_COMP_ZSTD: return "zstd";
-    default: return "auto";
+    case SP_COMP_NONE:
+      return "none";
+    case SP_COMP_GZIP:
+      return "gzip";
+    case SP_COMP_ZSTD:
+      return "zstd";
+    default:
+      return "auto";
     }
 }
 
@@ -88,8 +93,7 @@ sp_decoder_new (enum sp_compression c, sp_error_t *err)
 }
 
 static ssize_t
-run_zstd (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap,
-          sp_error_t *err)
+run_zstd (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap, sp_error_t *err)
 {
   ZSTD_inBuffer ib = { *in, *in_len, 0 };
   ZSTD_outBuffer ob = { out, out_cap, 0 };
@@ -106,8 +110,7 @@ run_zstd (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out
 
 #ifdef HAVE_ISAL
 static ssize_t
-run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap,
-          sp_error_t *err)
+run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap, sp_error_t *err)
 {
   struct inflate_state *s = d->is;
   int r;
@@ -136,8 +139,7 @@ run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out
 }
 #else
 static ssize_t
-run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap,
-          sp_error_t *err)
+run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap, sp_error_t *err)
 {
   z_stream *z = d->z;
   int r;
@@ -165,8 +167,7 @@ run_gzip (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out
 #endif
 
 ssize_t
-sp_decoder_run (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap,
-                sp_error_t *err)
+sp_decoder_run (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap, sp_error_t *err)
 {
   if (d->comp == SP_COMP_AUTO)
     {

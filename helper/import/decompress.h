@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* decompress.h: streaming layer decompression: gzip (ISA-L igzip when built with
  * HAVE_ISAL, zlib otherwise), zstd, or none. Multi-member gzip and multi-frame zstd
  * are accepted; a stream cut short is an error. */
@@ -11,7 +12,7 @@
 #include "error.h"
 
 enum sp_compression {
-  SP_COMP_AUTO,  /* sniff the first bytes (docker-archive layers carry no media type) */
+  SP_COMP_AUTO, /* sniff the first bytes (docker-archive layers carry no media type) */
   SP_COMP_NONE,
   SP_COMP_GZIP,
   SP_COMP_ZSTD,
@@ -31,8 +32,8 @@ struct sp_decoder *sp_decoder_new (enum sp_compression c, sp_error_t *err);
 /* Decode from *in (*in_len bytes; both advanced past what was consumed) into out
  * (out_cap bytes). Returns the number of bytes written to out (0 when it needs more
  * input), or -1 with *err on corrupt data. */
-ssize_t sp_decoder_run (struct sp_decoder *d, const uint8_t **in, size_t *in_len,
-                        uint8_t *out, size_t out_cap, sp_error_t *err);
+ssize_t sp_decoder_run (struct sp_decoder *d, const uint8_t **in, size_t *in_len, uint8_t *out, size_t out_cap,
+                        sp_error_t *err);
 
 /* At end of input: 0 if the stream ended cleanly, -1 with *err if it was cut short. */
 int sp_decoder_finish (struct sp_decoder *d, sp_error_t *err);

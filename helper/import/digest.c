@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* digest.c: see digest.h. */
 #include "config.h"
 #include "import/digest.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* digest.h: streaming sha256 (OpenSSL EVP) and OCI digest strings "sha256:<64 hex>". */
 #ifndef SPROUT_DIGEST_H
 #define SPROUT_DIGEST_H
@@ -6,10 +7,10 @@
 #include <stddef.h>
 #include "error.h"
 
-#define SP_DIGEST_LEN 71  /* strlen ("sha256:") + 64 */
+#define SP_DIGEST_LEN 71 /* strlen ("sha256:") + 64 */
 
 struct sp_digest {
-  void *ctx;  /* EVP_MD_CTX */
+  void *ctx; /* EVP_MD_CTX */
 };
 
 /* Start a sha256. 0 or -1 with *err. */

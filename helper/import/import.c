@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* import.c: the importer's half of the store (see cache.h): resolve an image with
  * its manifest, verify and unpack it into the cache, inspect it. Linked into
  * `sprout-import` only, with libarchive, libcrypto and the decompressors. */
@@ -115,10 +116,11 @@ import_entry (struct sp_cache *s, const struct sp_store_opts *opts, struct sp_so
       goto fail;
     }
   if (u.verbose > 0)
-    fprintf (stderr, "sprout: %s: %llu files, %llu directories, %llu symlinks, %llu hard links, "
-             "%llu whiteouts, %llu device nodes/fifos skipped\n", src->ref, (unsigned long long) u.n_files,
-             (unsigned long long) u.n_dirs, (unsigned long long) u.n_symlinks, (unsigned long long) u.n_links,
-             (unsigned long long) u.n_whiteouts, (unsigned long long) u.n_skipped);
+    fprintf (stderr,
+             "sprout: %s: %llu files, %llu directories, %llu symlinks, %llu hard links, "
+             "%llu whiteouts, %llu device nodes/fifos skipped\n",
+             src->ref, (unsigned long long) u.n_files, (unsigned long long) u.n_dirs, (unsigned long long) u.n_symlinks,
+             (unsigned long long) u.n_links, (unsigned long long) u.n_whiteouts, (unsigned long long) u.n_skipped);
   sp_unpack_free (&u);
   fchmod (rootfd, 0755);
   info.digest = m->digest;
@@ -138,8 +140,10 @@ import_entry (struct sp_cache *s, const struct sp_store_opts *opts, struct sp_so
   if (renameat (s->tmp, tmpname, s->images, hex) < 0)
     {
       if (errno == ENOTEMPTY || errno == EEXIST)
-        sp_error_make (err, 0, "cache %s: entry sha256:%s is damaged (it has no lock file); "
-                               "remove it with sprout rm", s->path, hex);
+        sp_error_make (err, 0,
+                       "cache %s: entry sha256:%s is damaged (it has no lock file); "
+                       "remove it with sprout rm",
+                       s->path, hex);
       else
         sp_error_make (err, errno, "cache %s: publishing %s", s->path, hex);
       goto fail;

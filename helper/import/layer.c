@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layer.c: see layer.h. One pass per layer: the pipeline (pipeline.c) feeds libarchive's
  * tar reader, each entry is applied (apply.c), small files are written by the pool
  * (pool.c); at the end directories get their final modes. */
@@ -121,7 +122,7 @@ out:
   if (ret < 0 && u->pool != NULL)
     {
       sp_error_t ignored = NULL;
-      sp_pool_barrier (u->pool, &ignored);  /* nothing may still write once we return */
+      sp_pool_barrier (u->pool, &ignored); /* nothing may still write once we return */
       sp_error_free (&ignored);
     }
   if (a != NULL)
@@ -195,10 +196,10 @@ sp_unpack_finish (struct sp_unpack *u, sp_error_t *err)
         parent[0] = '\0';
       pfd = sp_open_in_root (u->rootfd, parent, O_RDONLY | O_DIRECTORY);
       if (pfd < 0)
-        continue;  /* removed by a later layer */
+        continue; /* removed by a later layer */
       fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
-        continue;  /* replaced by a file or a symlink later */
+        continue; /* replaced by a file or a symlink later */
       if (fchmod (fd, u->dirs[i].mode) < 0 || futimens (fd, times) < 0)
         return sp_error_make (err, errno, "%s", u->dirs[i].path);
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layer.h: applying image layers to a root file system, rootless and escape-proof.
  *
  * Every entry's path is cleaned lexically (sp_clean_path) and its directory resolved
@@ -35,9 +36,9 @@ struct sp_pool;
 struct sp_reader;
 
 struct sp_unpack {
-  int rootfd;                  /* the root file system being filled (not owned) */
+  int rootfd; /* the root file system being filled (not owned) */
   int verbose;
-  void (*progress) (void *ctx, uint64_t bytes);  /* called with compressed bytes read */
+  void (*progress) (void *ctx, uint64_t bytes); /* called with compressed bytes read */
   void *progress_ctx;
   /* counters over all layers */
   uint64_t n_files, n_dirs, n_links, n_symlinks, n_whiteouts, n_skipped;
@@ -48,7 +49,7 @@ struct sp_unpack {
   uint8_t *inbuf, *outbuf;
   char *cached_parent;
   int cached_parent_fd;
-  struct sp_pdir *cached_pdir;    /* owns cached_parent_fd, shared with queued files */
+  struct sp_pdir *cached_pdir; /* owns cached_parent_fd, shared with queued files */
   struct sp_pool *pool;        /* writer threads for small files, or NULL */
 };
 
@@ -63,8 +64,8 @@ void sp_unpack_init (struct sp_unpack *u, int rootfd);
  * layer->digest and layer->size (when known), the uncompressed tar against diff_id.
  * what names the layer in errors. 0 or -1 with *err; on -1 the root is half-filled
  * and must be thrown away. */
-int sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer *layer,
-                    const char *diff_id, const char *what, sp_error_t *err);
+int sp_layer_apply (struct sp_unpack *u, struct sp_reader *r, const struct sp_layer *layer, const char *diff_id,
+                    const char *what, sp_error_t *err);
 
 /* After the last layer: give directories their final modes and mtimes. */
 int sp_unpack_finish (struct sp_unpack *u, sp_error_t *err);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* oci.c: see oci.h. */
 #include "config.h"
 #include "import/oci.h"
@@ -81,7 +82,10 @@ sp_descriptor_free (struct sp_descriptor *d)
 int
 sp_layer_media_type (const char *mt, enum sp_compression *comp, sp_error_t *err)
 {
-  static const struct { const char *mt; enum sp_compression c; } known[] = {
+  static const struct {
+    const char *mt;
+    enum sp_compression c;
+  } known[] = {
     { "application/vnd.oci.image.layer.v1.tar", SP_COMP_NONE },
     { "application/vnd.oci.image.layer.v1.tar+gzip", SP_COMP_GZIP },
     { "application/vnd.oci.image.layer.v1.tar+zstd", SP_COMP_ZSTD },
@@ -108,9 +112,11 @@ sp_layer_media_type (const char *mt, enum sp_compression *comp, sp_error_t *err)
 const char *
 sp_platform_arch (void)
 {
-  static const struct { const char *uname, *oci; } map[] = {
-    { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "armv7l", "arm" }, { "armv6l", "arm" },
-    { "i686", "386" }, { "i386", "386" }, { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+  static const struct {
+    const char *uname, *oci;
+  } map[] = {
+    { "x86_64", "amd64" },    { "aarch64", "arm64" },   { "armv7l", "arm" },          { "armv6l", "arm" },
+    { "i686", "386" },        { "i386", "386" },        { "ppc64le", "ppc64le" },     { "s390x", "s390x" },
     { "riscv64", "riscv64" }, { "mips64", "mips64le" }, { "loongarch64", "loong64" },
   };
   static struct utsname u;
@@ -214,8 +220,7 @@ sp_index_select (const struct sp_descriptor *ds, size_t n, const char *tag, cons
       any_platform |= cand[i] && ds[i].arch != NULL;
     if (any_platform)
       return sp_error_make (err, 0, "no manifest for platform %s/%s", os, arch);
-    return sp_error_make (err, 0, "%zu images in the index; name one as PATH:TAG (tags: %s)", n,
-                          *tags ? tags : "none");
+    return sp_error_make (err, 0, "%zu images in the index; name one as PATH:TAG (tags: %s)", n, *tags ? tags : "none");
   }
 }
 
@@ -240,7 +245,8 @@ sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *
   if (json_is_object (cfg))
     {
       if (sp_cache_json_strv (json_object_get (cfg, "Env"), "image config: Env", &c->env, err) < 0
-          || sp_cache_json_strv (json_object_get (cfg, "Entrypoint"), "image config: Entrypoint", &c->entrypoint, err) < 0
+          || sp_cache_json_strv (json_object_get (cfg, "Entrypoint"), "image config: Entrypoint", &c->entrypoint, err)
+               < 0
           || sp_cache_json_strv (json_object_get (cfg, "Cmd"), "image config: Cmd", &c->cmd, err) < 0)
         {
           json_decref (root);
@@ -256,7 +262,8 @@ sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *
     }
   rootfs = json_object_get (root, "rootfs");
   if (!json_is_object (rootfs)
-      || sp_cache_json_strv (json_object_get (rootfs, "diff_ids"), "image config: rootfs.diff_ids", &c->diff_ids, err) < 0)
+      || sp_cache_json_strv (json_object_get (rootfs, "diff_ids"), "image config: rootfs.diff_ids", &c->diff_ids, err)
+           < 0)
     {
       json_decref (root);
       sp_config_free (c);
@@ -294,8 +301,7 @@ sp_config_free (struct sp_config *c)
 
 /* Read the blob d names and check its size and sha256 before anyone parses it. */
 static int
-read_blob (struct sp_source *src, const struct sp_descriptor *d, size_t max, char **data, size_t *len,
-           sp_error_t *err)
+read_blob (struct sp_source *src, const struct sp_descriptor *d, size_t max, char **data, size_t *len, sp_error_t *err)
 {
   cleanup_free char *member = xasprintf ("blobs/sha256/%s", sp_digest_hex (d->digest));
   char got[SP_DIGEST_LEN + 1];
@@ -308,15 +314,14 @@ read_blob (struct sp_source *src, const struct sp_descriptor *d, size_t max, cha
   if ((int64_t) *len != d->size)
     {
       free (steal_pointer (data));
-      return sp_error_make (err, 0, "%s: blob %s: size is %zu, its descriptor says %lld", src->ref, d->digest,
-                            *len, (long long) d->size);
+      return sp_error_make (err, 0, "%s: blob %s: size is %zu, its descriptor says %lld", src->ref, d->digest, *len,
+                            (long long) d->size);
     }
   sp_digest_buf (*data, *len, got);
   if (strcmp (got, d->digest) != 0)
     {
       free (steal_pointer (data));
-      return sp_error_make (err, 0, "%s: blob %s: digest mismatch (content hashes to %s)", src->ref,
-                            d->digest, got);
+      return sp_error_make (err, 0, "%s: blob %s: digest mismatch (content hashes to %s)", src->ref, d->digest, got);
     }
   return 0;
 }
@@ -341,21 +346,23 @@ parse_json (struct sp_source *src, const char *what, const char *data, size_t le
 static bool
 is_index_type (const char *mt)
 {
-  return mt != NULL && (strcmp (mt, "application/vnd.oci.image.index.v1+json") == 0
-                        || strcmp (mt, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
+  return mt != NULL
+         && (strcmp (mt, "application/vnd.oci.image.index.v1+json") == 0
+             || strcmp (mt, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
 }
 
 static bool
 is_manifest_type (const char *mt)
 {
-  return mt != NULL && (strcmp (mt, "application/vnd.oci.image.manifest.v1+json") == 0
-                        || strcmp (mt, "application/vnd.docker.distribution.manifest.v2+json") == 0);
+  return mt != NULL
+         && (strcmp (mt, "application/vnd.oci.image.manifest.v1+json") == 0
+             || strcmp (mt, "application/vnd.docker.distribution.manifest.v2+json") == 0);
 }
 
 /* Pick one descriptor from an index object's "manifests". */
 static int
-select_from_index (struct sp_source *src, const char *what, json_t *index, const char *tag,
-                   struct sp_descriptor *out, sp_error_t *err)
+select_from_index (struct sp_source *src, const char *what, json_t *index, const char *tag, struct sp_descriptor *out,
+                   sp_error_t *err)
 {
   json_t *arr = json_object_get (index, "manifests"), *v;
   struct sp_descriptor *ds;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* oci.h: the OCI image format (and Docker's v2 and `docker save` formats) read with
  * jansson: descriptors, indexes, manifests, image configs, media types, the choice
  * of a manifest by tag and platform. Every blob read here is verified against its
@@ -14,36 +15,36 @@
 #define SP_REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
 
 struct sp_descriptor {
-  char *media_type;  /* may be NULL (old layouts omit it) */
-  char *digest;      /* "sha256:<hex>", validated */
-  int64_t size;      /* >= 0 */
-  char *ref_name;    /* annotations' org.opencontainers.image.ref.name, or NULL */
-  char *arch, *os, *variant;  /* platform, or NULL */
+  char *media_type;          /* may be NULL (old layouts omit it) */
+  char *digest;              /* "sha256:<hex>", validated */
+  int64_t size;              /* >= 0 */
+  char *ref_name;            /* annotations' org.opencontainers.image.ref.name, or NULL */
+  char *arch, *os, *variant; /* platform, or NULL */
 };
 
 /* What the runtime needs from an image config (or a bundle's process section). */
 struct sp_config {
-  char **env;         /* NULL-terminated, never NULL */
-  char **entrypoint;  /* NULL-terminated, or NULL */
-  char **cmd;         /* NULL-terminated, or NULL */
-  char *workdir;      /* or NULL */
-  char *user;         /* User, or NULL (recorded in the cache for later use) */
-  char **diff_ids;    /* rootfs.diff_ids, NULL-terminated, never NULL */
+  char **env;        /* NULL-terminated, never NULL */
+  char **entrypoint; /* NULL-terminated, or NULL */
+  char **cmd;        /* NULL-terminated, or NULL */
+  char *workdir;     /* or NULL */
+  char *user;        /* User, or NULL (recorded in the cache for later use) */
+  char **diff_ids;   /* rootfs.diff_ids, NULL-terminated, never NULL */
 };
 
 struct sp_layer {
-  char *member;       /* where the blob is inside the source */
-  char *digest;       /* compressed digest, or NULL when unknown (docker-archive) */
-  int64_t size;       /* compressed size, or -1 when unknown */
-  char *media_type;   /* or NULL */
+  char *member;     /* where the blob is inside the source */
+  char *digest;     /* compressed digest, or NULL when unknown (docker-archive) */
+  int64_t size;     /* compressed size, or -1 when unknown */
+  char *media_type; /* or NULL */
   enum sp_compression comp;
 };
 
 struct sp_manifest {
-  char *digest;        /* the cache key: manifest digest; config digest for a docker-archive */
-  char *media_type;    /* the manifest's media type ("docker-archive" for one) */
+  char *digest;     /* the cache key: manifest digest; config digest for a docker-archive */
+  char *media_type; /* the manifest's media type ("docker-archive" for one) */
   char *config_digest;
-  char *config_json;   /* the verified config blob */
+  char *config_json; /* the verified config blob */
   struct sp_config config;
   size_t n_layers;
   struct sp_layer *layers;
@@ -66,8 +67,8 @@ const char *sp_platform_arch (void);
 /* Choose among n descriptors of an index: by tag (ref.name equal to tag, or ending in
  * ":tag"), else the only one, else "latest", and among what remains the one for
  * arch/os. Returns its position, or -1 with *err saying what was there. */
-int sp_index_select (const struct sp_descriptor *ds, size_t n, const char *tag, const char *arch,
-                     const char *os, sp_error_t *err);
+int sp_index_select (const struct sp_descriptor *ds, size_t n, const char *tag, const char *arch, const char *os,
+                     sp_error_t *err);
 
 /* Parse an image config (Env, Entrypoint, Cmd, WorkingDir, rootfs.diff_ids). */
 int sp_config_parse (const char *json, size_t len, struct sp_config *c, sp_error_t *err);

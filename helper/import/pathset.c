@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pathset.c: see pathset.h. Linear probing, grown at half full. */
 #include "config.h"
 #include "import/pathset.h"

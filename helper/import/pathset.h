@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pathset.h: a set of strings (paths) in an open-addressed hash table: the paths one
  * layer wrote (which an opaque directory spares) and the files queued for the writer
  * threads. Not thread-safe: one owner. */

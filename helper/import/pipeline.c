@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pipeline.c: see pipeline.h. */
 #include "config.h"
 #include "import/pipeline.h"
@@ -9,8 +10,8 @@
 #include <string.h>
 
 int
-sp_pipeline_init (struct sp_pipeline *p, struct sp_reader *r, enum sp_compression comp, uint8_t *inbuf,
-                  uint8_t *outbuf, sp_error_t *err)
+sp_pipeline_init (struct sp_pipeline *p, struct sp_reader *r, enum sp_compression comp, uint8_t *inbuf, uint8_t *outbuf,
+                  sp_error_t *err)
 {
   memset (p, 0, sizeof (*p));
   p->r = r;
@@ -86,8 +87,7 @@ sp_pipeline_read_cb (struct archive *a, void *ctx, const void **buf)
   ssize_t n = sp_pipeline_next (p, buf);
 
   if (n < 0)
-    archive_set_error (a, p->err && p->err->errnum ? p->err->errnum : EIO, "%s",
-                       p->err ? p->err->msg : "read error");
+    archive_set_error (a, p->err && p->err->errnum ? p->err->errnum : EIO, "%s", p->err ? p->err->msg : "read error");
   return n;
 }
 
@@ -116,13 +116,13 @@ sp_pipeline_verify (struct sp_pipeline *p, const struct sp_layer *layer, const c
   sp_digest_final (&p->cdig, cgot);
   sp_digest_final (&p->udig, ugot);
   if (layer->size >= 0 && (uint64_t) layer->size != p->c_bytes)
-    return sp_error_make (err, 0, "%s: size is %llu, its descriptor says %lld", what,
-                          (unsigned long long) p->c_bytes, (long long) layer->size);
+    return sp_error_make (err, 0, "%s: size is %llu, its descriptor says %lld", what, (unsigned long long) p->c_bytes,
+                          (long long) layer->size);
   if (layer->digest != NULL && strcmp (layer->digest, cgot) != 0)
     return sp_error_make (err, 0, "%s: digest mismatch (content hashes to %s)", what, cgot);
   if (strcmp (diff_id, ugot) != 0)
-    return sp_error_make (err, 0, "%s: uncompressed content does not match diff_id %s (it hashes to %s)", what,
-                          diff_id, ugot);
+    return sp_error_make (err, 0, "%s: uncompressed content does not match diff_id %s (it hashes to %s)", what, diff_id,
+                          ugot);
   return 0;
 }
 

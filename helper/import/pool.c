@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pool.c: see pool.h. */
 #include "config.h"
 #include "import/pool.h"
@@ -14,9 +15,9 @@
 #include <unistd.h>
 
 #define POOL_MAX_THREADS 4
-#define POOL_MAX_BYTES (16u << 20)      /* file data queued for the writers at most */
+#define POOL_MAX_BYTES (16u << 20) /* file data queued for the writers at most */
 #define POOL_MAX_JOBS 1024
-#define POOL_FD_RESERVE 48              /* fds left to the main thread (cache, archive, walks) */
+#define POOL_FD_RESERVE 48 /* fds left to the main thread (cache, archive, walks) */
 
 void
 sp_pdir_unref (struct sp_pdir *d)
@@ -63,13 +64,13 @@ struct sp_pool {
   struct wq q[POOL_MAX_THREADS];
   struct worker w[POOL_MAX_THREADS];
   size_t pending, queued_bytes;
-  size_t max_jobs;         /* queued files at most: each may hold its directory's fd */
+  size_t max_jobs; /* queued files at most: each may hold its directory's fd */
   bool stop;
   int err_errno;
-  char *err_path;          /* the first job that failed */
+  char *err_path; /* the first job that failed */
   pthread_t threads[POOL_MAX_THREADS];
   int n;
-  struct sp_pathset inflight;   /* paths queued since the last barrier (main thread only) */
+  struct sp_pathset inflight; /* paths queued since the last barrier (main thread only) */
 };
 
 void
@@ -138,7 +139,7 @@ pool_worker (void *arg)
       q->head = j->next;
       if (q->head == NULL)
         q->tail = NULL;
-      skip = p->err_path != NULL;  /* after a failure the import is lost anyway */
+      skip = p->err_path != NULL; /* after a failure the import is lost anyway */
       pthread_mutex_unlock (&p->mu);
 
       if (!skip)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pool.h: the writer threads that create small files while the main thread reads the
  * next tar entries (creating inodes is what costs most on a real file system). One
  * queue per writer; all files of one directory go to the same writer. The main thread
@@ -35,9 +36,9 @@ void sp_pdir_unref (struct sp_pdir *d);
 /* One file to write: base under pdir, with data, mode and mtime. */
 struct sp_job {
   struct sp_job *next;
-  struct sp_pdir *pdir;  /* the parent directory (a reference) */
+  struct sp_pdir *pdir; /* the parent directory (a reference) */
   char *base;
-  char *path;            /* for errors */
+  char *path; /* for errors */
   mode_t perm;
   struct timespec mtime;
   char *data;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* progress.c: see progress.h. */
 #include "config.h"
 #include "import/progress.h"
@@ -27,13 +28,13 @@ draw (struct sp_progress *p)
   size_t len = strlen (label);
 
   if (len > 40)
-    label += len - 40;  /* the end of a path says more than its start */
+    label += len - 40; /* the end of a path says more than its start */
   for (unsigned i = 0; i < WIDTH; i++)
     bar[i] = i < fill ? '#' : '.';
   bar[WIDTH] = '\0';
   if (p->total)
-    fprintf (stderr, "\r%s [%s] %6.1f / %.1f MB %3u%%", label, bar, (double) p->done / 1e6,
-             (double) p->total / 1e6, pct);
+    fprintf (stderr, "\r%s [%s] %6.1f / %.1f MB %3u%%", label, bar, (double) p->done / 1e6, (double) p->total / 1e6,
+             pct);
   else
     fprintf (stderr, "\r%s %6.1f MB", label, (double) p->done / 1e6);
   fflush (stderr);
@@ -51,7 +52,7 @@ sp_progress_add (void *ctx, uint64_t n)
   clock_gettime (CLOCK_MONOTONIC, &now);
   if ((now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L
       && (p->total == 0 || p->done < p->total))
-    return;  /* at most 10 frames a second, but always the last one */
+    return; /* at most 10 frames a second, but always the last one */
   p->last = now;
   draw (p);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* progress.h: a one-line progress bar on stderr (bytes of layers done of the total),
  * drawn only when asked to (the caller checks that stderr is a terminal). */
 #ifndef SPROUT_PROGRESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* source.c: see source.h. Archives are read with libarchive; a member is found by
  * scanning the headers from the start (data is skipped with lseek), so nothing is
  * extracted to disk and only one member is open at a time. */
@@ -24,11 +25,16 @@ sp_source_kind_name (enum sp_source_kind kind)
 {
   switch (kind)
     {
-    case SP_SRC_LAYOUT: return "OCI image layout";
-    case SP_SRC_OCI_ARCHIVE: return "oci-archive";
-    case SP_SRC_DOCKER_ARCHIVE: return "docker-archive";
-    case SP_SRC_BUNDLE: return "OCI runtime bundle";
-    default: return "root file system directory";
+    case SP_SRC_LAYOUT:
+      return "OCI image layout";
+    case SP_SRC_OCI_ARCHIVE:
+      return "oci-archive";
+    case SP_SRC_DOCKER_ARCHIVE:
+      return "docker-archive";
+    case SP_SRC_BUNDLE:
+      return "OCI runtime bundle";
+    default:
+      return "root file system directory";
     }
 }
 
@@ -100,8 +106,10 @@ classify_archive (struct sp_source *src, sp_error_t *err)
   else if (n == 0)
     return sp_error_make (err, 0, "%s: not an image: not a directory and not a tar archive", src->ref);
   else
-    return sp_error_make (err, 0, "%s: not an image: tar archive without index.json (oci-archive) "
-                                  "or manifest.json (docker-archive)", src->ref);
+    return sp_error_make (err, 0,
+                          "%s: not an image: tar archive without index.json (oci-archive) "
+                          "or manifest.json (docker-archive)",
+                          src->ref);
   return 0;
 }
 
@@ -179,8 +187,7 @@ sp_source_close (struct sp_source *src)
 /* Position a new archive reader at member, following hard links and symlinks that
  * stay inside the archive. */
 static int
-open_archive_member (struct sp_source *src, const char *member, int depth, struct sp_reader *r,
-                     sp_error_t *err)
+open_archive_member (struct sp_source *src, const char *member, int depth, struct sp_reader *r, sp_error_t *err)
 {
   struct archive *a;
   struct archive_entry *e;
@@ -283,8 +290,8 @@ sp_reader_read (struct sp_reader *r, void *buf, size_t len, sp_error_t *err)
     {
       n = archive_read_data (r->ar, buf, len);
       if (n < 0)
-        return sp_error_make (err, 0, "%s", archive_error_string (r->ar) ? archive_error_string (r->ar)
-                                                                          : "archive read error");
+        return sp_error_make (err, 0, "%s",
+                              archive_error_string (r->ar) ? archive_error_string (r->ar) : "archive read error");
     }
   else
     {
@@ -310,8 +317,7 @@ sp_reader_close (struct sp_reader *r)
 }
 
 int
-sp_source_read_member (struct sp_source *src, const char *member, size_t max, char **data, size_t *len,
-                       sp_error_t *err)
+sp_source_read_member (struct sp_source *src, const char *member, size_t max, char **data, size_t *len, sp_error_t *err)
 {
   struct sp_reader r;
   cleanup_free char *buf = NULL;
@@ -323,8 +329,8 @@ sp_source_read_member (struct sp_source *src, const char *member, size_t max, ch
   if (r.size < 0 || (uint64_t) r.size > max)
     {
       sp_reader_close (&r);
-      return sp_error_make (err, 0, "%s: %s: too big (%lld bytes, at most %zu)", src->ref, member,
-                            (long long) r.size, max);
+      return sp_error_make (err, 0, "%s: %s: too big (%lld bytes, at most %zu)", src->ref, member, (long long) r.size,
+                            max);
     }
   buf = xmalloc ((size_t) r.size + 1);
   for (;;)

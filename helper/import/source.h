@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* source.h: where an image comes from. Recognises the five kinds of image a user
  * may name (OCI layout directory, oci-archive tar, docker-archive tar, OCI runtime
  * bundle, plain root file system directory) and reads the files inside them as
@@ -12,28 +13,28 @@
 struct archive;
 
 enum sp_source_kind {
-  SP_SRC_LAYOUT,          /* OCI image layout directory */
-  SP_SRC_OCI_ARCHIVE,     /* tar of an OCI image layout */
-  SP_SRC_DOCKER_ARCHIVE,  /* `docker save` tar: manifest.json, config, layer tars */
-  SP_SRC_BUNDLE,          /* OCI runtime bundle: config.json + rootfs/ */
-  SP_SRC_ROOTFS,          /* plain root file system directory */
+  SP_SRC_LAYOUT,         /* OCI image layout directory */
+  SP_SRC_OCI_ARCHIVE,    /* tar of an OCI image layout */
+  SP_SRC_DOCKER_ARCHIVE, /* `docker save` tar: manifest.json, config, layer tars */
+  SP_SRC_BUNDLE,         /* OCI runtime bundle: config.json + rootfs/ */
+  SP_SRC_ROOTFS,         /* plain root file system directory */
 };
 
 struct sp_source {
   enum sp_source_kind kind;
-  char *ref;    /* as the user gave it */
-  char *path;   /* absolute path of the directory or archive */
-  char *tag;    /* PATH:TAG's TAG, or NULL */
-  char *name;   /* path[:tag], how the store records it */
-  int fd;       /* the directory or the archive file, O_CLOEXEC */
+  char *ref;  /* as the user gave it */
+  char *path; /* absolute path of the directory or archive */
+  char *tag;  /* PATH:TAG's TAG, or NULL */
+  char *name; /* path[:tag], how the store records it */
+  int fd;     /* the directory or the archive file, O_CLOEXEC */
 };
 
 /* A stream over one file of a source. */
 struct sp_reader {
-  int fd;              /* a file of a directory source, or -1 */
-  struct archive *ar;  /* positioned at a member of an archive source, or NULL */
-  int64_t size;        /* the file's size */
-  int64_t pos;         /* bytes read so far */
+  int fd;             /* a file of a directory source, or -1 */
+  struct archive *ar; /* positioned at a member of an archive source, or NULL */
+  int64_t size;       /* the file's size */
+  int64_t pos;        /* bytes read so far */
 };
 
 /* Find out what ref names: "PATH" or "PATH:TAG" (PATH is tried as a whole first, so
@@ -60,8 +61,8 @@ void sp_reader_close (struct sp_reader *r);
 
 /* Read a whole member of at most max bytes into a NUL-terminated buffer.
  * 0 or -1 with *err (a bigger file is an error). */
-int sp_source_read_member (struct sp_source *src, const char *member, size_t max, char **data,
-                           size_t *len, sp_error_t *err);
+int sp_source_read_member (struct sp_source *src, const char *member, size_t max, char **data, size_t *len,
+                           sp_error_t *err);
 
 /* Does the member exist (as a file)? */
 int sp_source_has_member (struct sp_source *src, const char *member);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* malloc.c: the allocator of sprout when it is linked against musl (configure.ac).
  *
  * musl's mallocng keeps each size class in its own groups of slots, mapped apart and
@@ -24,15 +25,15 @@
 
 #define ALIGN 16
 #define HEADER 16
-#define MIN_SHIFT 4   /* 16 bytes */
-#define MAX_SHIFT 16  /* 64 KiB */
+#define MIN_SHIFT 4  /* 16 bytes */
+#define MAX_SHIFT 16 /* 64 KiB */
 #define N_CLASSES (MAX_SHIFT - MIN_SHIFT + 1)
 #define CHUNK (1024 * 1024)
 #define BIG_CLASS 0xff
 
 struct header {
-  size_t size;         /* the usable size: the class's, or a big block's mapped size */
-  unsigned char cls;   /* class index, or BIG_CLASS */
+  size_t size;       /* the usable size: the class's, or a big block's mapped size */
+  unsigned char cls; /* class index, or BIG_CLASS */
   unsigned char pad[ALIGN - sizeof (size_t) - 1];
 };
 

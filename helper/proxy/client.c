@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* client.c: the program sprout-slurm-client, Slurm's commands inside a container (see proxy.h).
  *
  * Linked statically (it runs in any image, whatever its libc; no NSS is used) and
@@ -39,8 +40,7 @@ on_signal (int sig)
 }
 
 /* "sprout: error: NAME: WHAT[: strerror]" and exit 125, sprout's own failure status. */
-static int __attribute__ ((noreturn))
-fail (const char *name, const char *what, int errnum)
+static int __attribute__ ((noreturn)) fail (const char *name, const char *what, int errnum)
 {
   sp_error_t err = NULL;
 
@@ -149,7 +149,10 @@ main (int argc, char **argv)
   {
     struct sp_proxy_hdr h = { .magic = SP_PROXY_MAGIC, .len = (uint32_t) len };
     int fds[3] = { 0, 1, 2 };
-    union { char b[CMSG_SPACE (sizeof (fds))]; struct cmsghdr align; } u;
+    union {
+      char b[CMSG_SPACE (sizeof (fds))];
+      struct cmsghdr align;
+    } u;
     struct iovec iov = { .iov_base = &h, .iov_len = sizeof (h) };
     struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof (u.b) };
     struct cmsghdr *c = CMSG_FIRSTHDR (&msg);

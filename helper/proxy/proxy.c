@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* proxy.c: the Slurm commands proxy of a containerized step (see proxy.h).
  *
  * Processes: the proxy (forked by `sprout start` before it unshares) accepts
@@ -36,8 +37,8 @@
 #define HOST_PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
 
 const char *const sp_proxy_commands[] = {
-  "srun", "sbatch", "salloc", "scancel", "squeue", "scontrol", "sacct", "sinfo", "sstat",
-  "sattach", "sprio", "sshare", "sacctmgr", "sreport", "sbcast", "strigger", "sdiag", NULL,
+  "srun",    "sbatch", "salloc", "scancel",  "squeue",  "scontrol", "sacct",    "sinfo", "sstat",
+  "sattach", "sprio",  "sshare", "sacctmgr", "sreport", "sbcast",   "strigger", "sdiag", NULL,
 };
 
 static volatile sig_atomic_t got_signal;
@@ -140,8 +141,7 @@ search_path (const char *path, const char *name)
 }
 
 /* Print "sprout: error: <fmt...>" on fd (the client's stderr), through error.h. */
-static void __attribute__ ((format (printf, 3, 4)))
-fd_error (int fd, int errnum, const char *fmt, ...)
+static void __attribute__ ((format (printf, 3, 4))) fd_error (int fd, int errnum, const char *fmt, ...)
 {
   cleanup_error sp_error_t err = NULL;
   cleanup_free char *msg = NULL;
@@ -159,7 +159,10 @@ fd_error (int fd, int errnum, const char *fmt, ...)
 static int
 recv_header (int sock, struct sp_proxy_hdr *h, int fds[3])
 {
-  union { char buf[CMSG_SPACE (3 * sizeof (int))]; struct cmsghdr align; } u;
+  union {
+    char buf[CMSG_SPACE (3 * sizeof (int))];
+    struct cmsghdr align;
+  } u;
   struct iovec iov = { .iov_base = h, .iov_len = sizeof (*h) };
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof (u.buf) };
   struct cmsghdr *c;
@@ -170,11 +173,10 @@ recv_header (int sock, struct sp_proxy_hdr *h, int fds[3])
     n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
   while (n < 0 && errno == EINTR);
   for (c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
-        && c->cmsg_len == CMSG_LEN (3 * sizeof (int)))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (3 * sizeof (int)))
       memcpy (fds, CMSG_DATA (c), 3 * sizeof (int));
-  if (n != (ssize_t) sizeof (*h) || h->magic != SP_PROXY_MAGIC || h->len > SP_PROXY_MAX_REQUEST
-      || fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || (msg.msg_flags & MSG_CTRUNC))
+  if (n != (ssize_t) sizeof (*h) || h->magic != SP_PROXY_MAGIC || h->len > SP_PROXY_MAX_REQUEST || fds[0] < 0
+      || fds[1] < 0 || fds[2] < 0 || (msg.msg_flags & MSG_CTRUNC))
     return -1;
   return 0;
 }
@@ -213,8 +215,7 @@ exec_command (const char *path, char **argv, char **envp, const char *cwd, const
 }
 
 /* Tell the client the command did not run: a line on its stderr, then exit status. */
-static void __attribute__ ((noreturn))
-refuse (int sock, int errfd, int status, sp_error_t err)
+static void __attribute__ ((noreturn)) refuse (int sock, int errfd, int status, sp_error_t err)
 {
   struct sp_proxy_reply reply = { SP_PROXY_EXITED, status };
 
@@ -311,8 +312,7 @@ run_command (int *sock, const char *path, const struct sp_proxy_request *req, ch
 }
 
 /* One connection: read and check the request, run the command, reply. */
-static int __attribute__ ((noreturn))
-handle (int sock, const char *host_path)
+static int __attribute__ ((noreturn)) handle (int sock, const char *host_path)
 {
   struct sp_proxy_hdr h;
   struct sp_proxy_request req;
@@ -354,8 +354,7 @@ handle (int sock, const char *host_path)
 }
 
 /* The proxy process: accept until keepalive EOF or a terminating signal, then clean up. */
-static void __attribute__ ((noreturn))
-serve (int keepalive_fd, int lfd, const char *dir)
+static void __attribute__ ((noreturn)) serve (int keepalive_fd, int lfd, const char *dir)
 {
   const char *hp = getenv ("SPROUT_HOST_PATH");
   cleanup_free char *host_path = xstrdup (hp != NULL && *hp != '\0' ? hp : HOST_PATH_DEFAULT);
@@ -450,8 +449,7 @@ sp_proxy_start (int keepalive_fd, struct sp_proxy *p, sp_error_t *err)
     return sp_error_make (err, errno, "--slurm-proxy: cannot create a private directory in /tmp");
   p->dir = xstrdup (tmpl);
   p->bindir = xasprintf ("%s/bin", tmpl);
-  if ((dfd = open (tmpl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
-      || mkdirat (dfd, "bin", 0700) < 0
+  if ((dfd = open (tmpl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || mkdirat (dfd, "bin", 0700) < 0
       || (bfd = openat (dfd, "bin", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
     {
       sp_error_make (err, errno, "--slurm-proxy: cannot set up %s", tmpl);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* proxy.h: the Slurm commands proxy of a containerized step.
  *
  * Images have no Slurm, yet a containerized batch script must run srun, sbatch,
@@ -31,7 +32,7 @@
  * bytes of NUL-terminated strings: command name, cwd, argc (decimal), argv[0..argc-1],
  * then the environment to its end. Then each int32 the client writes is a signal
  * number to relay. Reply: struct sp_proxy_reply when the command has ended. */
-#define SP_PROXY_MAGIC 0x53505258u    /* "SPRX" */
+#define SP_PROXY_MAGIC 0x53505258u /* "SPRX" */
 #define SP_PROXY_MAX_REQUEST (8u << 20)
 
 /* The signals the client catches and the proxy passes on to the host's command: those
@@ -50,18 +51,18 @@ struct sp_proxy_hdr {
 enum { SP_PROXY_EXITED = 0, SP_PROXY_SIGNALED = 1 };
 
 struct sp_proxy_reply {
-  int32_t kind;    /* SP_PROXY_EXITED or SP_PROXY_SIGNALED */
-  int32_t value;   /* exit status or signal number */
+  int32_t kind;  /* SP_PROXY_EXITED or SP_PROXY_SIGNALED */
+  int32_t value; /* exit status or signal number */
 };
 
 /* A request's body as sp_proxy_request_parse found it: the strings point into the
  * parsed buffer; argv and env are malloc'd vectors (free with sp_proxy_request_clear). */
 struct sp_proxy_request {
-  const char *name;  /* the command's name (non-empty, no '/') */
-  const char *cwd;   /* absolute */
-  char **argv;       /* argc entries, NULL-terminated */
-  size_t argc;       /* at least 1 */
-  char **env;        /* the client's NAME=VALUE entries, NULL-terminated */
+  const char *name; /* the command's name (non-empty, no '/') */
+  const char *cwd;  /* absolute */
+  char **argv;      /* argc entries, NULL-terminated */
+  size_t argc;      /* at least 1 */
+  char **env;       /* the client's NAME=VALUE entries, NULL-terminated */
   size_t n_env;
 };
 
@@ -80,11 +81,11 @@ void sp_proxy_request_clear (struct sp_proxy_request *req);
 extern const char *const sp_proxy_commands[];
 
 struct sp_proxy {
-  pid_t pid;       /* the proxy process, or -1 */
-  char *dir;       /* its private directory (socket "sock", commands in "bin") */
-  char *bindir;    /* dir + "/bin", for the container's PATH */
-  int tmpfd;       /* O_PATH fds on the host's /tmp and on dir, kept for sp_proxy_stop */
-  int dirfd;       /* (the container hides the host's tree by name); -1 once closed */
+  pid_t pid;    /* the proxy process, or -1 */
+  char *dir;    /* its private directory (socket "sock", commands in "bin") */
+  char *bindir; /* dir + "/bin", for the container's PATH */
+  int tmpfd;    /* O_PATH fds on the host's /tmp and on dir, kept for sp_proxy_stop */
+  int dirfd;    /* (the container hides the host's tree by name); -1 once closed */
 };
 
 /* Create the private directory, the command links and the listening socket, and fork

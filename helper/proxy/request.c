@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* request.c: the proxy's request body, parsed from bytes (see proxy.h). It is what the
  * handler reads from a container's client, so it trusts nothing: every string is bounded
  * by the buffer and every count by the strings actually present. */
@@ -17,7 +18,7 @@ next_string (const char **p, const char *end)
 
   if (s >= end)
     return NULL;
-  *p = s + strlen (s) + 1;  /* the caller checked that the buffer ends with a NUL */
+  *p = s + strlen (s) + 1; /* the caller checked that the buffer ends with a NUL */
   return s;
 }
 

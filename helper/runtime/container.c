@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* container.c: the container runtime (see container.h).
  *
  * Layout of the work, all in the calling process (no fork, so `run` can exec in
@@ -48,9 +49,9 @@
 #define MAX_ETC_FILE (4 << 20)
 
 enum plan_type {
-  PLAN_BIND,    /* bind srcfd */
-  PLAN_DEV,     /* the /dev tmpfs with host nodes, devpts and /dev/shm */
-  PLAN_STAGED,  /* bind a file generated in the staging tmpfs (name in staged) */
+  PLAN_BIND,   /* bind srcfd */
+  PLAN_DEV,    /* the /dev tmpfs with host nodes, devpts and /dev/shm */
+  PLAN_STAGED, /* bind a file generated in the staging tmpfs (name in staged) */
 };
 
 struct plan {
@@ -59,9 +60,9 @@ struct plan {
   int srcfd;
   enum sp_target_kind kind;
   bool rec, ro, replace_link;
-  bool optional;      /* skipped when the target cannot be created in a tree that is not the user's */
+  bool optional; /* skipped when the target cannot be created in a tree that is not the user's */
   bool is_cwd;
-  bool persist;       /* a standard mount point, may be added to a cache entry for good */
+  bool persist; /* a standard mount point, may be added to a cache entry for good */
   const char *staged;
 };
 
@@ -73,11 +74,11 @@ struct build {
   const struct sp_run_opts *opts;
   uid_t uid;
   gid_t gid;
-  char *cwd;          /* caller's cwd, or NULL */
-  char *home;         /* caller's home, or NULL */
+  char *cwd;  /* caller's cwd, or NULL */
+  char *home; /* caller's home, or NULL */
   struct sp_user user;
   char *user_name, *user_gecos, *user_shell, *group_name;
-  int rootfs_fd;      /* the image's tree (host) */
+  int rootfs_fd; /* the image's tree (host) */
   int dev_fds[N_DEV_NODES];
   int shm_fd;
   struct plan plan[64];
@@ -127,9 +128,12 @@ write_file (const char *path, const char *text, sp_error_t *err)
 static char *
 userns_blocker (void)
 {
-  static const struct { const char *path, *name, *blocks, *what; } sysctls[] = {
+  static const struct {
+    const char *path, *name, *blocks, *what;
+  } sysctls[] = {
     { "/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "kernel.apparmor_restrict_unprivileged_userns", "1",
-      "AppArmor restricts unprivileged user namespaces; an admin sets it to 0 or gives sprout an AppArmor profile that allows userns" },
+      "AppArmor restricts unprivileged user namespaces; an admin sets it to 0 or gives sprout an AppArmor profile that "
+      "allows userns" },
     { "/proc/sys/kernel/unprivileged_userns_clone", "kernel.unprivileged_userns_clone", "0",
       "unprivileged user namespaces are disabled; an admin sets it to 1" },
     { "/proc/sys/user/max_user_namespaces", "user.max_user_namespaces", "0",
@@ -195,7 +199,8 @@ user_lookup (struct build *b, sp_error_t *err)
     {
       const char *u = getenv ("USER");
       b->user_name = u != NULL && *u && strchr (u, ':') == NULL && strchr (u, '\n') == NULL
-                         ? xstrdup (u) : xasprintf ("uid%lu", (unsigned long) b->uid);
+                       ? xstrdup (u)
+                       : xasprintf ("uid%lu", (unsigned long) b->uid);
       b->user_gecos = xstrdup ("");
       b->user_shell = xstrdup ("/bin/sh");
     }
@@ -212,7 +217,7 @@ user_lookup (struct build *b, sp_error_t *err)
       while (l > 1 && b->home[l - 1] == '/')
         b->home[--l] = '\0';
     }
-  b->cwd = getcwd (NULL, 0);  /* NULL when it was removed: then it is not bound */
+  b->cwd = getcwd (NULL, 0); /* NULL when it was removed: then it is not bound */
   (void) err;
   return 0;
 }
@@ -254,7 +259,7 @@ plan_add (struct build *b, enum plan_type type, const char *dst, int srcfd, enum
   p->dst = dst;
   p->srcfd = srcfd;
   p->kind = kind;
-  p->persist = true;  /* make_plan clears it for the cwd and --mount targets */
+  p->persist = true; /* make_plan clears it for the cwd and --mount targets */
   return p;
 }
 
@@ -277,7 +282,7 @@ image_has_content (int rootfd, const char *path)
   bool found = false;
 
   if (fd < 0)
-    return errno != ENOENT;  /* missing: nothing hidden; anything else: keep away */
+    return errno != ENOENT; /* missing: nothing hidden; anything else: keep away */
   d = fdopendir (fd);
   if (d == NULL)
     {
@@ -326,7 +331,7 @@ make_plan (struct build *b, sp_error_t *err)
       if (b->dev_fds[i] < 0)
         return sp_error_make (err, errno, "host device %s", path);
     }
-  b->shm_fd = open_host ("/dev/shm", true);  /* optional */
+  b->shm_fd = open_host ("/dev/shm", true); /* optional */
   plan_add (b, PLAN_DEV, "/dev", -1, SP_TARGET_DIR);
   fd = open_host ("/tmp", true);
   if (fd < 0 || (p = plan_add (b, PLAN_BIND, "/tmp", fd, SP_TARGET_DIR)) == NULL)
@@ -336,7 +341,7 @@ make_plan (struct build *b, sp_error_t *err)
     {
       fd = openat (AT_FDCWD, etc_files[i], O_PATH | O_CLOEXEC);
       if (fd < 0)
-        continue;  /* the host has none: the image's stays */
+        continue; /* the host has none: the image's stays */
       p = plan_add (b, PLAN_BIND, etc_files[i], fd, SP_TARGET_FILE);
       p->replace_link = p->optional = true;
     }
@@ -347,8 +352,7 @@ make_plan (struct build *b, sp_error_t *err)
   p->staged = "group";
   p->replace_link = p->optional = true;
 
-  if (o->mount_home && b->home != NULL && strcmp (b->home, "/") != 0
-      && (fd = open_host (b->home, true)) >= 0)
+  if (o->mount_home && b->home != NULL && strcmp (b->home, "/") != 0 && (fd = open_host (b->home, true)) >= 0)
     {
       p = plan_add (b, PLAN_BIND, b->home, fd, SP_TARGET_DIR);
       p->rec = p->optional = true;
@@ -458,8 +462,13 @@ make_etc_files (struct build *b)
   cleanup_free char *pw = read_image_file (b->rootfs_fd, "/etc/passwd");
   cleanup_free char *gr = read_image_file (b->rootfs_fd, "/etc/group");
   struct sp_user u = {
-    .name = b->user_name, .uid = b->uid, .gid = b->gid, .gecos = b->user_gecos,
-    .home = b->home ? b->home : "/", .shell = b->user_shell, .group = b->group_name,
+    .name = b->user_name,
+    .uid = b->uid,
+    .gid = b->gid,
+    .gecos = b->user_gecos,
+    .home = b->home ? b->home : "/",
+    .shell = b->user_shell,
+    .group = b->group_name,
   };
 
   if (b->opts->remap_root)
@@ -497,7 +506,7 @@ setup_dev (struct build *b, int rootfd, int targetfd, sp_error_t *err)
 {
   cleanup_close int devfd = -1;
   static const char *const links[][2] = {
-    { "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+    { "ptmx", "pts/ptmx" },          { "fd", "/proc/self/fd" },       { "stdin", "/proc/self/fd/0" },
     { "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
   };
   char src[40];
@@ -555,7 +564,8 @@ do_mounts (struct build *b, int stagefd, int rootfd, bool staged_files, sp_error
               continue;
             }
           if (e == EACCES || e == EPERM)
-            sp_error_wrap (err, "the image's directories are not writable by the user (import the image into the cache)");
+            sp_error_wrap (err,
+                           "the image's directories are not writable by the user (import the image into the cache)");
           return -1;
         }
       switch (p->type)
@@ -603,11 +613,13 @@ mount_root (struct build *b, int stagefd, sp_error_t *err)
           || (up = openat (stagefd, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
           || (wk = openat (stagefd, "work", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
         return sp_error_make (err, errno, "cannot prepare the overlay's upper directory");
-      data = xasprintf ("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d",
-                        b->rootfs_fd, up, wk);
+      data = xasprintf ("lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d", b->rootfs_fd,
+                        up, wk);
       if (sp_mount_on_fd ("overlay", t, "overlay", MS_NOSUID | MS_NODEV, data) < 0)
-        return sp_error_make (err, errno, "cannot mount an overlay on the image %s (needs Linux 5.11 or later for overlayfs in a user namespace)",
-                              b->img->rootfs);
+        return sp_error_make (
+          err, errno,
+          "cannot mount an overlay on the image %s (needs Linux 5.11 or later for overlayfs in a user namespace)",
+          b->img->rootfs);
       return 0;
     }
   if (sp_bind_fd (b->rootfs_fd, t, false) < 0)
@@ -628,8 +640,7 @@ pick_workdir (const struct build *b)
 }
 
 int
-sp_container_enter (const struct sp_image *img, const struct sp_run_opts *opts, char **cwd_out,
-                    sp_error_t *err)
+sp_container_enter (const struct sp_image *img, const struct sp_run_opts *opts, char **cwd_out, sp_error_t *err)
 {
   struct build b = { .img = img, .opts = opts, .rootfs_fd = -1, .shm_fd = -1 };
   cleanup_close int stagefd = -1;
@@ -662,8 +673,7 @@ sp_container_enter (const struct sp_image *img, const struct sp_run_opts *opts, 
       sp_error_make (err, errno, "cannot open the container's staging tmpfs");
       goto out;
     }
-  if (write_staged (stagefd, "passwd", b.passwd_text, err) < 0
-      || write_staged (stagefd, "group", b.group_text, err) < 0
+  if (write_staged (stagefd, "passwd", b.passwd_text, err) < 0 || write_staged (stagefd, "group", b.group_text, err) < 0
       || mount_root (&b, stagefd, err) < 0)
     goto out;
   rootfd = openat (stagefd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -738,7 +748,7 @@ sp_container_exec (const char *file, char *const argv[], char *const envp[])
       cleanup_free char *full = xmalloc (dlen + flen + 2);
 
       if (dlen == 0)
-        memcpy (full, file, flen + 1);  /* an empty entry means the current directory */
+        memcpy (full, file, flen + 1); /* an empty entry means the current directory */
       else
         {
           memcpy (full, p, dlen);

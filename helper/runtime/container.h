@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* container.h: the container runtime. Builds a rootless container (user + mount
  * namespace, host network/PID/IPC/UTS) around an image's root file system. */
 #ifndef SPROUT_CONTAINER_H
@@ -9,16 +10,16 @@
 #include "cache/image.h"
 
 struct sp_mount_spec {
-  char *src;   /* host path, must exist */
-  char *dst;   /* absolute path inside the container */
+  char *src; /* host path, must exist */
+  char *dst; /* absolute path inside the container */
   bool ro;
 };
 
 struct sp_run_opts {
   struct sp_mount_spec *mounts;
   size_t n_mounts;
-  const char *workdir;  /* --workdir, or NULL */
-  char **env;           /* --env NAME=VALUE, NULL-terminated, or NULL */
+  const char *workdir; /* --workdir, or NULL */
+  char **env;          /* --env NAME=VALUE, NULL-terminated, or NULL */
   bool remap_root;
   bool writable;
   bool mount_home;
@@ -34,8 +35,7 @@ struct sp_run_opts {
  * the container (cwd "/") and *cwd_out holds the working directory to use
  * (--workdir, else the caller's cwd when it is visible inside, else the image's
  * WorkingDir, else "/"). On failure the process may be half-way: it must exit. */
-int sp_container_enter (const struct sp_image *img, const struct sp_run_opts *opts,
-                        char **cwd_out, sp_error_t *err);
+int sp_container_enter (const struct sp_image *img, const struct sp_run_opts *opts, char **cwd_out, sp_error_t *err);
 
 /* execve FILE with ARGV and ENVP, searching the PATH of ENVP (a default when it has
  * none) when FILE has no slash. Returns only on failure: -1 with errno ENOENT when

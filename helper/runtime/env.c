@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* env.c: the container's environment (see env.h). */
 #include "config.h"
 #include "runtime/env.h"

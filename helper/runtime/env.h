@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* env.h: the container's environment. The caller's environment, the image's Env
  * over it (so the image's PATH wins), then --env; the names of envrules.h (HOME,
  * USER, LOGNAME, TERM, SLURM_*, SLURMD_*, SPANK_*) always stay the caller's. */

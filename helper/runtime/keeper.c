@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* keeper.c: see keeper.h. */
 #include "config.h"
 #include "runtime/keeper.h"
@@ -20,7 +21,7 @@
 
 struct keeper {
   int hold_fd, pidfd, pipe_rd, pipe_wr;
-  char *stack;  /* two halves: the go-between's, then the keeper's */
+  char *stack; /* two halves: the go-between's, then the keeper's */
 };
 
 /* Close every fd but the three in KEEP, without malloc (the parent may have died
@@ -50,7 +51,7 @@ keeper_main (void *arg)
 
   /* while the memory is shared: only calls that succeed (no errno write), and
    * signals are blocked (the parent blocked them before the clone) */
-  setsid ();  /* out of the terminal's process group: Ctrl-C is the command's */
+  setsid (); /* out of the terminal's process group: Ctrl-C is the command's */
   prctl (PR_SET_NAME, "sprout-lock", 0, 0, 0);
   close (k->pipe_wr);
   while (read (k->pipe_rd, &c, 1) > 0)
@@ -75,7 +76,7 @@ between_main (void *arg)
 int
 sp_keeper_start (int hold_fd)
 {
-  static struct keeper k;  /* read by the keeper: must outlive this frame */
+  static struct keeper k; /* read by the keeper: must outlive this frame */
   int fds[2];
   sigset_t all, old;
   pid_t pid;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* keeper.h: the lock keeper of `sprout run --writable`.
  *
  * `sprout run` execs the command in place and only fds 0-2 reach it, so the cache

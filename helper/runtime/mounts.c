@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mounts.c: mount targets resolved inside a root, mounts made through fds (see mounts.h). */
 #include "config.h"
 #include "runtime/mounts.h"
@@ -50,8 +51,7 @@ check_kind (int fd, const char *path, enum sp_target_kind kind, sp_error_t *err)
 
 /* Create the last component NAME of PATH in the directory PARENT. */
 static int
-create_component (int parent, const char *name, const char *path, bool as_file, bool replace_link,
-                  sp_error_t *err)
+create_component (int parent, const char *name, const char *path, bool as_file, bool replace_link, sp_error_t *err)
 {
   for (int tries = 0; tries < 2; tries++)
     {
@@ -72,7 +72,7 @@ create_component (int parent, const char *name, const char *path, bool as_file, 
         return sp_error_make (err, errno, "cannot create mount target %s", path);
       /* it exists, yet resolving it failed: a symlink that points nowhere */
       if (fstatat (parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK (st.st_mode))
-        return 0;  /* created meanwhile: the caller reopens it */
+        return 0; /* created meanwhile: the caller reopens it */
       if (!replace_link)
         return sp_error_make (err, 0, "mount target %s: the image has a symlink to a missing path there", path);
       if (unlinkat (parent, name, 0) < 0)
@@ -96,8 +96,7 @@ target_error (sp_error_t *err, int e, const char *path)
 }
 
 int
-sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool create,
-                bool replace_link, sp_error_t *err)
+sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool create, bool replace_link, sp_error_t *err)
 {
   cleanup_free char *parent = NULL;
   cleanup_close int pfd = -1;
@@ -147,8 +146,7 @@ sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool cre
 }
 
 int
-sp_mount_on_fd (const char *src, int targetfd, const char *fstype, unsigned long flags,
-                const char *data)
+sp_mount_on_fd (const char *src, int targetfd, const char *fstype, unsigned long flags, const char *data)
 {
   char target[40];
 
@@ -176,8 +174,7 @@ sp_mount_set_ro (int mntfd, bool rec)
   char target[40];
 
   if (!sp_force_enosys ()
-      && syscall (SYS_mount_setattr, mntfd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0),
-                  &attr, sizeof (attr)) == 0)
+      && syscall (SYS_mount_setattr, mntfd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof (attr)) == 0)
     return 0;
   if (!sp_force_enosys () && errno != ENOSYS)
     return -1;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mounts.h: mount targets inside a container root and the mounts made on them.
  * Every target is resolved below a root directory fd by lib/inroot.h (openat2
  * RESOLVE_IN_ROOT, or the walk that does the same where openat2 is missing), so that
@@ -8,11 +9,11 @@
 
 #include <stdbool.h>
 #include "error.h"
-#include "inroot.h"  /* sp_open_in_root */
+#include "inroot.h" /* sp_open_in_root */
 
 enum sp_target_kind {
-  SP_TARGET_DIR,   /* a directory */
-  SP_TARGET_FILE,  /* anything but a directory; created as an empty regular file */
+  SP_TARGET_DIR,  /* a directory */
+  SP_TARGET_FILE, /* anything but a directory; created as an empty regular file */
 };
 
 /* Open (O_PATH) the mount target PATH (absolute, inside the root) below ROOTFD.
@@ -22,12 +23,11 @@ enum sp_target_kind {
  * on the way that points to a missing path is never created through.
  * Returns the fd, or -1 with *err set; errno is ENOENT when the target (or
  * something on its way) is missing and CREATE is not set. */
-int sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool create,
-                    bool replace_link, sp_error_t *err);
+int sp_target_open (int rootfd, const char *path, enum sp_target_kind kind, bool create, bool replace_link,
+                    sp_error_t *err);
 
 /* mount(2) SRC (a path, or NULL) onto the object fd TARGETFD refers to. */
-int sp_mount_on_fd (const char *src, int targetfd, const char *fstype, unsigned long flags,
-                    const char *data);
+int sp_mount_on_fd (const char *src, int targetfd, const char *fstype, unsigned long flags, const char *data);
 
 /* Bind the object SRCFD refers to onto the object TARGETFD refers to (recursive
  * when REC). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* passwd.c: /etc/passwd and /etc/group synthesis (see passwd.h). */
 #include "config.h"
 #include "runtime/passwd.h"

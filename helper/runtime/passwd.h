@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* passwd.h: the container's /etc/passwd and /etc/group: the image's files plus the
  * user's own entries, so that whoami, id -un and getpwuid work inside. */
 #ifndef SPROUT_PASSWD_H
@@ -8,7 +9,7 @@
 
 struct sp_user {
   const char *name;
-  uid_t uid;        /* the id inside the container */
+  uid_t uid; /* the id inside the container */
   gid_t gid;
   const char *gecos;
   const char *home;

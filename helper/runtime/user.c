@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* user.c: see user.h. */
 #include "config.h"
 #include "runtime/user.h"
@@ -46,12 +47,12 @@ sp_user_nss_sources (const char *conf, const char *db, bool *files_first, bool *
 {
   size_t dl = strlen (db);
 
-  *files_first = *only_local = true;  /* glibc's default without the file or the line */
+  *files_first = *only_local = true; /* glibc's default without the file or the line */
   for (const char *line = conf; line != NULL && *line;)
     {
       const char *p = line + strspn (line, " \t");
       const char *eol = line + strcspn (line, "\n");
-      bool after_files = false;  /* the last source was files, with only local ones before */
+      bool after_files = false; /* the last source was files, with only local ones before */
 
       line = *eol ? eol + 1 : NULL;
       if (strncmp (p, db, dl) != 0 || p[dl] != ':')
@@ -66,7 +67,7 @@ sp_user_nss_sources (const char *conf, const char *db, bool *files_first, bool *
           p += strspn (p, " \t\r");
           if (p >= eol || *p == '#')
             break;
-          if (*p == '[')  /* an action like [NOTFOUND=return]: not a source */
+          if (*p == '[') /* an action like [NOTFOUND=return]: not a source */
             {
               const char *e = memchr (p, ']', (size_t) (eol - p));
               /* files, then [NOTFOUND=return]: what files lacks, no source has */
@@ -203,7 +204,7 @@ nss_answer (uid_t uid, gid_t gid, const char *cache_dir)
       return NULL;
     }
   if (dfd >= 0 && sp_cache_write_text (dfd, CACHE_FILE, text, &err) < 0)
-    sp_error_free (&err);  /* not kept: asked again next time */
+    sp_error_free (&err); /* not kept: asked again next time */
   return text;
 }
 
@@ -241,7 +242,7 @@ sp_user_lookup (uid_t uid, gid_t gid, const char *cache_dir, struct sp_user_entr
       cleanup_free char *ans = nss_answer (uid, gid, cache_dir);
       if (ans != NULL)
         {
-          char *l1 = strchr (ans, '\n') + 1;  /* after "UID GID" */
+          char *l1 = strchr (ans, '\n') + 1; /* after "UID GID" */
           char *l2 = strchr (l1, '\n');
           if (l2 != NULL)
             {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* user.h: the user's own passwd and group entries, for the container's /etc files.
  *
  * sprout is linked statically (a warm start is mostly page faults, and a static
@@ -17,8 +18,8 @@
 #include <sys/types.h>
 
 struct sp_user_entry {
-  char *name, *gecos, *home, *shell;  /* NULL where the user has no passwd entry */
-  char *group;                        /* the primary group's name, or NULL */
+  char *name, *gecos, *home, *shell; /* NULL where the user has no passwd entry */
+  char *group;                       /* the primary group's name, or NULL */
 };
 
 /* Fill *u for UID and GID. CACHE_DIR is sprout's cache (NULL: $SPROUT_CACHE_DIR, else

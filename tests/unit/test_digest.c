@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_digest.c: sha256 streaming and digest-string validation. */
 #include "config.h"
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_error.c: the error convention: make, wrap, one-line print. */
 #include "config.h"
 #include <errno.h>

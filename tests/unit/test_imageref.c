@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_imageref.c: the one image-reference parser (imageref.h), over a table of
  * references made on disk: every kind, tags, a path with ':' in it, and the refusals. */
 #include "config.h"
@@ -38,11 +39,11 @@ main (void)
   char tmpl[] = "/tmp/test_imageref.XXXXXX";
   char *d = mkdtemp (tmpl);
   struct {
-    const char *ref;    /* relative to d */
-    int kind;           /* -1: refused */
-    const char *tag;    /* expected tag, or NULL */
-    const char *path;   /* expected path, relative to d */
-    const char *error;  /* a part of the expected message */
+    const char *ref;   /* relative to d */
+    int kind;          /* -1: refused */
+    const char *tag;   /* expected tag, or NULL */
+    const char *path;  /* expected path, relative to d */
+    const char *error; /* a part of the expected message */
   } table[] = {
     { "layout", SP_IMAGEREF_LAYOUT, NULL, "layout", NULL },
     { "layout:v1", SP_IMAGEREF_LAYOUT, "v1", "layout", NULL },

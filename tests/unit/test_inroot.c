@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_inroot.c: the in-root resolver (lib/inroot.c) against a tree with hostile
  * symlinks, once with openat2 and once with the walk (forced): every lookup must land
  * on the same inode, or fail with the same errno, both ways; and the lexical cleaner. */
@@ -59,8 +60,8 @@ inode_of (const char *want)
 struct lookup {
   const char *path;
   int flags;
-  const char *want;   /* where it must land, or NULL */
-  int want_errno;     /* else how it must fail */
+  const char *want; /* where it must land, or NULL */
+  int want_errno;   /* else how it must fail */
   const char *what;
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_layer.c: whiteouts, opaque directories and final directory modes through
  * sp_layer_apply (resolution inside the root is tests/unit/test_inroot.c's). */
 #include "config.h"
@@ -19,7 +20,12 @@
 
 static char tmpl[] = "/tmp/sprout-test-layer.XXXXXX";
 
-struct ent { const char *name; mode_t type; mode_t perm; const char *data; };
+struct ent {
+  const char *name;
+  mode_t type;
+  mode_t perm;
+  const char *data;
+};
 
 /* Write a tar of ents to path; return its sha256 in diff_id. */
 static void
@@ -43,7 +49,7 @@ write_tar (const char *path, const struct ent *ents, char diff_id[SP_DIGEST_LEN 
       archive_entry_set_mtime (e, 1700000000, 0);
       if (ents->type == AE_IFLNK)
         {
-          archive_entry_set_symlink (e, ents->data);  /* data: the link's target */
+          archive_entry_set_symlink (e, ents->data); /* data: the link's target */
           archive_write_header (a, e);
           continue;
         }
@@ -96,16 +102,25 @@ main (void)
   l2 = xasprintf ("%s/l2.tar", dir);
   {
     const struct ent e1[] = {
-      { "d", AE_IFDIR, 0755, NULL }, { "d/f1", AE_IFREG, 0644, "one" }, { "d/f2", AE_IFREG, 0644, "two" },
-      { "o", AE_IFDIR, 0755, NULL }, { "o/x", AE_IFREG, 0644, "x" }, { "o/sub", AE_IFDIR, 0755, NULL },
+      { "d", AE_IFDIR, 0755, NULL },
+      { "d/f1", AE_IFREG, 0644, "one" },
+      { "d/f2", AE_IFREG, 0644, "two" },
+      { "o", AE_IFDIR, 0755, NULL },
+      { "o/x", AE_IFREG, 0644, "x" },
+      { "o/sub", AE_IFDIR, 0755, NULL },
       { "o/sub/deep", AE_IFREG, 0644, "deep" },
-      { "ro", AE_IFDIR, 0555, NULL }, { "ro/f", AE_IFREG, 0444, "f" }, { "ro/inner", AE_IFDIR, 0500, NULL },
-      { "ro/inner/g", AE_IFREG, 0600, "g" }, { "suid", AE_IFREG, 04755, "s" },
+      { "ro", AE_IFDIR, 0555, NULL },
+      { "ro/f", AE_IFREG, 0444, "f" },
+      { "ro/inner", AE_IFDIR, 0500, NULL },
+      { "ro/inner/g", AE_IFREG, 0600, "g" },
+      { "suid", AE_IFREG, 04755, "s" },
       { NULL, 0, 0, NULL },
     };
     const struct ent e2[] = {
-      { "d/.wh.f1", AE_IFREG, 0644, NULL }, { "o/y", AE_IFREG, 0644, "y" },
-      { "o/.wh..wh..opq", AE_IFREG, 0644, NULL }, { "o/z", AE_IFREG, 0644, "z" },
+      { "d/.wh.f1", AE_IFREG, 0644, NULL },
+      { "o/y", AE_IFREG, 0644, "y" },
+      { "o/.wh..wh..opq", AE_IFREG, 0644, NULL },
+      { "o/z", AE_IFREG, 0644, "z" },
       { "ro/f2", AE_IFREG, 0644, "written into a 0555 directory of layer 1" },
       { NULL, 0, 0, NULL },
     };
@@ -123,14 +138,16 @@ main (void)
   tap_ok (faccessat (rootfd, "d/f1", F_OK, AT_SYMLINK_NOFOLLOW) < 0, ".wh.f1 removed d/f1");
   tap_ok (faccessat (rootfd, "d/f2", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "d/f2 kept");
   tap_ok (faccessat (rootfd, "o/x", F_OK, AT_SYMLINK_NOFOLLOW) < 0
-          && faccessat (rootfd, "o/sub", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "opaque o/ lost the lower layer's entries");
+            && faccessat (rootfd, "o/sub", F_OK, AT_SYMLINK_NOFOLLOW) < 0,
+          "opaque o/ lost the lower layer's entries");
   tap_ok (faccessat (rootfd, "o/y", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "opaque o/ kept the same layer's earlier entry");
   tap_ok (faccessat (rootfd, "o/z", F_OK, AT_SYMLINK_NOFOLLOW) == 0, "and its later entry");
   tap_ok (fstatat (rootfd, "ro", &st, 0) == 0 && (st.st_mode & 07777) == 0555, "ro/ got its final mode 0555");
   tap_ok (fstatat (rootfd, "ro/inner", &st, 0) == 0 && (st.st_mode & 07777) == 0500, "ro/inner got 0500");
   tap_ok (fstatat (rootfd, "ro/f2", &st, 0) == 0 && S_ISREG (st.st_mode), "a later layer wrote into ro/");
   tap_ok (fstatat (rootfd, "ro", &st, 0) == 0 && st.st_mtime == 1700000000, "directory mtime kept");
-  tap_ok (fstatat (rootfd, "suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755, "setuid bit kept (owned by the user)");
+  tap_ok (fstatat (rootfd, "suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755,
+          "setuid bit kept (owned by the user)");
   TAP_IS_INT (u.n_whiteouts, 2, "two whiteouts counted");
 
   sp_unpack_free (&u);
@@ -150,7 +167,9 @@ main (void)
   /* an entry below a symlink that points nowhere: no directory is made through it */
   {
     const struct ent e3[] = {
-      { "s", AE_IFLNK, 0777, "/nowhere" }, { "s/x", AE_IFREG, 0644, "x" }, { NULL, 0, 0, NULL },
+      { "s", AE_IFLNK, 0777, "/nowhere" },
+      { "s/x", AE_IFREG, 0644, "x" },
+      { NULL, 0, 0, NULL },
     };
     cleanup_free char *l3 = xasprintf ("%s/l3.tar", dir);
     char id3[SP_DIGEST_LEN + 1];

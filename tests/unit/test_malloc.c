@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_malloc.c: the allocator sprout uses when it is linked against musl
  * (helper/musl/malloc.c), compiled here under other names so that it does not replace
  * this test's own malloc: blocks aligned and apart, reuse, realloc keeping content,
@@ -94,7 +95,8 @@ main (void)
 
   /* alignment requests */
   tap_ok (t_posix_memalign (&m, 16, 100) == 0 && ((uintptr_t) m % 16) == 0, "posix_memalign (16) works");
-  tap_ok (t_posix_memalign (&m, 64, 100) == EINVAL, "posix_memalign (64) says EINVAL (sprout asks for no more than 16)");
+  tap_ok (t_posix_memalign (&m, 64, 100) == EINVAL,
+          "posix_memalign (64) says EINVAL (sprout asks for no more than 16)");
   errno = 0;
   tap_ok (t_aligned_alloc (32, 64) == NULL && errno == EINVAL, "aligned_alloc (32) says EINVAL");
 

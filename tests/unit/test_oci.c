@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_oci.c: descriptor, media type, index selection and config parsing. */
 #include "config.h"
 #include <string.h>
@@ -26,10 +27,12 @@ main (void)
 
   TAP_IS_INT (parse ("{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:" D64
                      "\",\"size\":348,\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"},"
-                     "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}}", &d, &err),
+                     "\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}}",
+                     &d, &err),
               0, "parse a full descriptor");
   tap_ok (d.size == 348 && strcmp (d.ref_name, "v1") == 0 && strcmp (d.arch, "arm64") == 0
-          && strcmp (d.variant, "v8") == 0, "size, ref.name and platform read");
+            && strcmp (d.variant, "v8") == 0,
+          "size, ref.name and platform read");
   sp_descriptor_free (&d);
   TAP_IS_INT (parse ("{\"digest\":\"sha256:" D64 "\"}", &d, &err), -1, "size is required");
   tap_ok (err && strstr (err->msg, "size"), "error names the size: %s", err ? err->msg : "");
@@ -58,8 +61,10 @@ main (void)
 
   {
     struct sp_descriptor ds[4] = {
-      { .ref_name = "v1" }, { .ref_name = "v2" },
-      { .ref_name = "docker.io/library/busybox:latest" }, { .ref_name = NULL },
+      { .ref_name = "v1" },
+      { .ref_name = "v2" },
+      { .ref_name = "docker.io/library/busybox:latest" },
+      { .ref_name = NULL },
     };
     TAP_IS_INT (sp_index_select (ds, 4, "v2", "amd64", "linux", &err), 1, "tag picks its manifest");
     TAP_IS_INT (sp_index_select (ds, 4, "latest", "amd64", "linux", &err), 2, "tag matches a full reference's tag");
@@ -75,7 +80,9 @@ main (void)
   }
   {
     struct sp_descriptor ds[3] = {
-      { .arch = "arm64", .os = "linux" }, { .arch = "amd64", .os = "linux" }, { .arch = "unknown", .os = "unknown" },
+      { .arch = "arm64", .os = "linux" },
+      { .arch = "amd64", .os = "linux" },
+      { .arch = "unknown", .os = "unknown" },
     };
     TAP_IS_INT (sp_index_select (ds, 3, NULL, "amd64", "linux", &err), 1, "multi-platform: this machine's");
     TAP_IS_INT (sp_index_select (ds, 3, NULL, "arm64", "linux", &err), 0, "multi-platform: arm64");
@@ -89,15 +96,17 @@ main (void)
                                "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" D64 "\"]}}";
     TAP_IS_INT (sp_config_parse (good, strlen (good), &cfg, &err), 0, "parse a config");
     tap_ok (sp_strv_len (cfg.env) == 2 && strcmp (cfg.cmd[0], "sh") == 0 && cfg.entrypoint == NULL
-            && strcmp (cfg.workdir, "/w") == 0 && sp_strv_len (cfg.diff_ids) == 1, "Env, Cmd, WorkingDir, diff_ids");
+              && strcmp (cfg.workdir, "/w") == 0 && sp_strv_len (cfg.diff_ids) == 1,
+            "Env, Cmd, WorkingDir, diff_ids");
     sp_config_free (&cfg);
     TAP_IS_INT (sp_config_parse ("{\"rootfs\":{\"diff_ids\":[]}}", 26, &cfg, &err), 0, "a config without config");
     tap_ok (cfg.env != NULL && cfg.env[0] == NULL, "Env is empty, never NULL");
     sp_config_free (&cfg);
-    TAP_IS_INT (sp_config_parse ("{\"config\":{\"Env\":\"PATH=/bin\"},\"rootfs\":{\"diff_ids\":[]}}", 53, &cfg, &err), -1,
-                "Env that is not a list is refused");
+    TAP_IS_INT (sp_config_parse ("{\"config\":{\"Env\":\"PATH=/bin\"},\"rootfs\":{\"diff_ids\":[]}}", 53, &cfg, &err),
+                -1, "Env that is not a list is refused");
     sp_error_free (&err);
-    TAP_IS_INT (sp_config_parse ("{\"rootfs\":{\"diff_ids\":[\"md5:x\"]}}", 34, &cfg, &err), -1, "a bad diff_id is refused");
+    TAP_IS_INT (sp_config_parse ("{\"rootfs\":{\"diff_ids\":[\"md5:x\"]}}", 34, &cfg, &err), -1,
+                "a bad diff_id is refused");
     sp_error_free (&err);
     TAP_IS_INT (sp_config_parse ("{not json", 9, &cfg, &err), -1, "invalid JSON is refused");
     tap_ok (err && strstr (err->msg, "invalid JSON"), "and said so");

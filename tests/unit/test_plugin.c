@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_plugin.c: the SPANK plugin's parsers, without Slurm: plugstack.conf arguments
  * (plugin/config.c), option values and the settings they resolve to with their SPROUT_*
  * twins (plugin/settings.c). */
@@ -51,12 +52,16 @@ test_config (void)
   tap_ok (c.remap_root == SP_UNSET && c.writable == SP_UNSET && c.mount_home == SP_UNSET && c.cache_dir == NULL,
           "plugstack: booleans unset, no cache_dir");
   sp_config_clear (&c);
-  TAP_IS_INT (conf (&c, "helper=/opt/sprout/bin/sprout cache_dir=/scratch/%u/%n mounts=/data:/data:ro,/a:/b:ro+rprivate "
-                        "remap_root=1 writable=0 mount_home=0", msg, sizeof (msg)), 0, "plugstack: every key");
+  TAP_IS_INT (conf (&c,
+                    "helper=/opt/sprout/bin/sprout cache_dir=/scratch/%u/%n mounts=/data:/data:ro,/a:/b:ro+rprivate "
+                    "remap_root=1 writable=0 mount_home=0",
+                    msg, sizeof (msg)),
+              0, "plugstack: every key");
   tap_ok (strcmp (c.helper, "/opt/sprout/bin/sprout") == 0 && strcmp (c.cache_dir, "/scratch/%u/%n") == 0,
           "plugstack: helper and cache_dir kept");
   tap_ok (c.remap_root == 1 && c.writable == 0 && c.mount_home == 0, "plugstack: booleans");
-  tap_ok (c.mounts != NULL && strcmp (c.mounts, "/data:/data:ro,/a:/b:ro+rprivate") == 0, "plugstack: mounts kept as written");
+  tap_ok (c.mounts != NULL && strcmp (c.mounts, "/data:/data:ro,/a:/b:ro+rprivate") == 0,
+          "plugstack: mounts kept as written");
   sp_config_clear (&c);
 
   TAP_IS_INT (conf (&c, "colour=blue", msg, sizeof (msg)), -1, "plugstack: unknown key refused");
@@ -76,7 +81,8 @@ test_config (void)
   tap_ok (s != NULL && strcmp (s, "/scratch/1234/node7/%") == 0, "expand: %%u, %%n, %%%% (%s)", s ? s : "NULL");
   free (s);
   s = sp_config_expand ("/x/%q", 1, "n", &err);
-  tap_ok (s == NULL && err != NULL && strstr (err->msg, "unknown escape '%q'") != NULL, "expand: unknown escape refused");
+  tap_ok (s == NULL && err != NULL && strstr (err->msg, "unknown escape '%q'") != NULL,
+          "expand: unknown escape refused");
   sp_error_free (&err);
   s = sp_config_expand ("/x/%", 1, "n", &err);
   tap_ok (s == NULL && err != NULL, "expand: a trailing %% refused");
@@ -179,7 +185,8 @@ test_options (void)
   sp_settings_clear (&s);
 
   /* command line */
-  TAP_IS_INT (sp_cli_apply (&o, SP_OPT_MOUNTS, "container-mounts", "/u:/u:ro+rprivate,/v:/w", &err), 0, "apply --container-mounts");
+  TAP_IS_INT (sp_cli_apply (&o, SP_OPT_MOUNTS, "container-mounts", "/u:/u:ro+rprivate,/v:/w", &err), 0,
+              "apply --container-mounts");
   tap_ok (o.first != NULL && strcmp (o.first, "container-mounts") == 0, "the first sprout option is remembered");
   sp_cli_apply (&o, SP_OPT_WORKDIR, "container-workdir", "/work", &err);
   sp_cli_apply (&o, SP_OPT_ENV, "container-env", "PATH,LANG", &err);
@@ -193,12 +200,13 @@ test_options (void)
     TAP_IS_INT (resolve (&c, &o, env, &s, msg, sizeof (msg)), 0, "settings: command line and twins");
   }
   tap_ok (sp_strv_len (s.mounts) == 3 && strcmp (s.mounts[0], "/admin:/admin:ro") == 0
-          && strcmp (s.mounts[1], "/u:/u:ro") == 0 && strcmp (s.mounts[2], "/v:/w") == 0,
+            && strcmp (s.mounts[1], "/u:/u:ro") == 0 && strcmp (s.mounts[2], "/v:/w") == 0,
           "settings: admin's mounts first, the command line's (in the helper's form) after, the twin unused");
   tap_ok (strcmp (s.workdir, "/work") == 0, "settings: --container-workdir wins over its twin");
   tap_ok (!s.remap_root, "settings: --no-container-remap-root wins over the twin and plugstack");
   tap_ok (s.writable && !s.mount_home, "settings: --container-writable, --no-container-mount-home");
-  tap_ok (sp_settings_keeps_env (&s, "PATH") && sp_settings_keeps_env (&s, "LANG") && !sp_settings_keeps_env (&s, "PAT"),
+  tap_ok (sp_settings_keeps_env (&s, "PATH") && sp_settings_keeps_env (&s, "LANG")
+            && !sp_settings_keeps_env (&s, "PAT"),
           "settings: --container-env names, exactly");
   sp_settings_clear (&s);
   sp_cli_apply (&o, SP_OPT_REMAP_ROOT, "container-remap-root", NULL, &err);
@@ -212,13 +220,18 @@ test_options (void)
 
   /* the twins alone */
   {
-    char *env[] = { "SPROUT_CONTAINER_MOUNTS=/e:/f:rslave+ro", "SPROUT_CONTAINER_REMAP_ROOT=no",
-                    "SPROUT_CONTAINER_WORKDIR=/x", "SPROUT_CONTAINER_WRITABLE=TRUE", "SPROUT_CONTAINER_MOUNT_HOME=0",
-                    "SPROUT_CONTAINER_ENV=HOME_DIR", NULL };
+    char *env[] = { "SPROUT_CONTAINER_MOUNTS=/e:/f:rslave+ro",
+                    "SPROUT_CONTAINER_REMAP_ROOT=no",
+                    "SPROUT_CONTAINER_WORKDIR=/x",
+                    "SPROUT_CONTAINER_WRITABLE=TRUE",
+                    "SPROUT_CONTAINER_MOUNT_HOME=0",
+                    "SPROUT_CONTAINER_ENV=HOME_DIR",
+                    NULL };
     TAP_IS_INT (resolve (&c, &o, env, &s, msg, sizeof (msg)), 0, "twins: every SPROUT_* variable");
     tap_ok (sp_strv_len (s.mounts) == 2 && strcmp (s.mounts[1], "/e:/f:ro") == 0, "twins: mounts, pyxis flags too");
     tap_ok (!s.remap_root && s.writable && !s.mount_home && strcmp (s.workdir, "/x") == 0
-            && sp_settings_keeps_env (&s, "HOME_DIR"), "twins: no/TRUE/0 booleans, workdir, env");
+              && sp_settings_keeps_env (&s, "HOME_DIR"),
+            "twins: no/TRUE/0 booleans, workdir, env");
     sp_settings_clear (&s);
   }
   {
@@ -239,7 +252,8 @@ test_options (void)
       {
         char *env[] = { (char *) bad[i][0], NULL };
         int r = resolve (&c, &o, env, &s, msg, sizeof (msg));
-        tap_ok (r == -1 && strstr (msg, bad[i][1]) != NULL && s.mounts == NULL, "twins: %s refused: %s", bad[i][0], msg);
+        tap_ok (r == -1 && strstr (msg, bad[i][1]) != NULL && s.mounts == NULL, "twins: %s refused: %s", bad[i][0],
+                msg);
       }
   }
   {
@@ -249,7 +263,8 @@ test_options (void)
     sp_cli_clear (&o);
     sp_cli_apply (&o, SP_OPT_MOUNTS, "container-mounts", "/a:/b:ro+noexec", &err);
     TAP_IS_INT (resolve (&c, &o, NULL, &s, msg, sizeof (msg)), -1, "--container-mounts with an unknown flag refused");
-    tap_ok (strstr (msg, "--container-mounts: '/a:/b:ro+noexec': unknown mount flag 'noexec'") != NULL, "in one line: %s", msg);
+    tap_ok (strstr (msg, "--container-mounts: '/a:/b:ro+noexec': unknown mount flag 'noexec'") != NULL,
+            "in one line: %s", msg);
     sp_cli_clear (&o);
     sp_cli_apply (&o, SP_OPT_ENV, "container-env", "OK,", &err);
     TAP_IS_INT (resolve (&c, &o, NULL, &s, msg, sizeof (msg)), 0, "--container-env with a trailing comma");
@@ -257,7 +272,8 @@ test_options (void)
     sp_cli_clear (&o);
   }
   /* the image options only record the image; they are not "sprout options needing one" */
-  TAP_IS_INT (sp_cli_apply (&o, SP_OPT_CONTAINER_IMAGE, "container-image", "py3.oci", &err), 0, "apply --container-image");
+  TAP_IS_INT (sp_cli_apply (&o, SP_OPT_CONTAINER_IMAGE, "container-image", "py3.oci", &err), 0,
+              "apply --container-image");
   tap_ok (o.container_image != NULL && strcmp (o.container_image, "py3.oci") == 0 && o.first == NULL,
           "--container-image recorded, not counted as the first sprout option");
   sp_cli_apply (&o, SP_OPT_NO_CONTAINER, "no-container", NULL, &err);

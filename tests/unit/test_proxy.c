@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_proxy.c: the Slurm proxy's request parser (helper/proxy/request.c), on good
  * requests and on what a hostile or broken client could send. */
 #include "config.h"
@@ -49,8 +50,7 @@ main (void)
     const char *const s[] = { "srun", "/home/u", "3", "srun", "-n2", "hostname", "A=1", "SLURM_JOB_ID=7", "B=" };
     len = body (buf, sizeof (buf), s, 9);
     TAP_IS_INT (sp_proxy_request_parse (buf, len, &req, &err), 0, "a good request parses");
-    tap_ok (req.name != NULL && strcmp (req.name, "srun") == 0 && strcmp (req.cwd, "/home/u") == 0,
-            "name and cwd");
+    tap_ok (req.name != NULL && strcmp (req.name, "srun") == 0 && strcmp (req.cwd, "/home/u") == 0, "name and cwd");
     TAP_IS_INT (req.argc, 3, "argc");
     tap_ok (strcmp (req.argv[0], "srun") == 0 && strcmp (req.argv[2], "hostname") == 0 && req.argv[3] == NULL,
             "argv, NULL-terminated");
@@ -70,8 +70,10 @@ main (void)
   }
   {
     /* argv may hold anything but NUL: '=' signs, empty strings, newlines, shell syntax */
-    const char *const s[] = { "sbatch", "/tmp", "5", "sbatch", "", "--wrap=a=b; rm -rf /", "x\ny", "PATH=/evil",
-                              "PATH=/usr/bin", "NOEQUALS", "=nonsense", "LD_PRELOAD=/x.so" };
+    const char *const s[] = { "sbatch",   "/tmp",       "5",
+                              "sbatch",   "",           "--wrap=a=b; rm -rf /",
+                              "x\ny",     "PATH=/evil", "PATH=/usr/bin",
+                              "NOEQUALS", "=nonsense",  "LD_PRELOAD=/x.so" };
     len = body (buf, sizeof (buf), s, 12);
     TAP_IS_INT (sp_proxy_request_parse (buf, len, &req, &err), 0, "hostile but well-formed arguments parse");
     tap_ok (req.argc == 5 && strcmp (req.argv[1], "") == 0 && strcmp (req.argv[4], "PATH=/evil") == 0,
@@ -83,7 +85,8 @@ main (void)
   }
 
   refused (buf, 0, "empty request", "nothing");
-  refused ("srun\0/\0001\0srun", sizeof ("srun\0/\0001\0srun") - 1, "no NUL", "last string without its NUL (truncated)");
+  refused ("srun\0/\0001\0srun", sizeof ("srun\0/\0001\0srun") - 1, "no NUL",
+           "last string without its NUL (truncated)");
   refused ("srun\0/\0", 7, "leading strings", "truncated after cwd");
   refused ("srun\0", 5, "leading strings", "truncated after the name");
   {

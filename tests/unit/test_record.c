@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_record.c: the cache's record format (record.h): hostile strings round-trip,
  * anything malformed or cut short is refused with one message. */
 #include "config.h"
@@ -16,7 +17,7 @@ parse_ok (const char *text)
   int ret = sp_record_parse (text, strlen (text), &r, &err);
 
   if (ret < 0 && (err == NULL || err->msg == NULL || *err->msg == '\0'))
-    ret = -2;  /* refused without saying why */
+    ret = -2; /* refused without saying why */
   sp_error_free (&err);
   sp_record_free (&r);
   return ret;
@@ -26,8 +27,24 @@ int
 main (void)
 {
   static const char *const hostile[] = {
-    "", "plain", "two\nlines", "\n", "\\", "\\n", "\\\\n", "tab\there", "a=b=c", " leading and trailing ",
-    "\xff\xfe not UTF-8 \x80", "end", "\nend\n", "sprout-record 1", "key value\n", "\r\n", "\x01\x7f", NULL,
+    "",
+    "plain",
+    "two\nlines",
+    "\n",
+    "\\",
+    "\\n",
+    "\\\\n",
+    "tab\there",
+    "a=b=c",
+    " leading and trailing ",
+    "\xff\xfe not UTF-8 \x80",
+    "end",
+    "\nend\n",
+    "sprout-record 1",
+    "key value\n",
+    "\r\n",
+    "\x01\x7f",
+    NULL,
   };
   size_t n = sizeof (hostile) / sizeof (hostile[0]) - 1;
   struct sp_record_writer w;
@@ -49,7 +66,8 @@ main (void)
   sp_record_add (&w, "absent", NULL);
   sp_record_addf (&w, "num", "%d", 42);
   text = sp_record_end (&w);
-  tap_ok (strncmp (text, SP_RECORD_MAGIC "\n", strlen (SP_RECORD_MAGIC) + 1) == 0, "a record starts with its format line");
+  tap_ok (strncmp (text, SP_RECORD_MAGIC "\n", strlen (SP_RECORD_MAGIC) + 1) == 0,
+          "a record starts with its format line");
   tap_ok (strlen (text) > 4 && strcmp (text + strlen (text) - 4, "end\n") == 0, "... and ends with \"end\"");
   TAP_IS_INT (sp_record_parse (text, strlen (text), &r, &err), 0, "the writer's output parses");
   for (size_t i = 0; i < n; i++)
@@ -103,7 +121,8 @@ main (void)
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\n value\nend\n"), -1, "an empty key: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nKey value\nend\n"), -1, "a key outside [a-z0-9-]: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nkey a\\tb\nend\n"), -1, "an unknown escape: refused");
-  TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nend 1\nend\n"), -1, "\"end\" as a key (the writer never writes one): refused");
+  TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nend 1\nend\n"), -1,
+              "\"end\" as a key (the writer never writes one): refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\nkey ends in \\\nend\n"), -1, "a lone backslash at the end: refused");
   TAP_IS_INT (parse_ok (SP_RECORD_MAGIC "\r\nend\n"), -1, "a CRLF format line: refused");
   {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_runtime.c: the runtime's pure parts: passwd/group merging, the environment,
  * and mount targets resolved inside a root (symlinks never lead out), with openat2 and
  * with the walk that replaces it. */
@@ -19,11 +20,17 @@
 static void
 test_passwd (void)
 {
-  struct sp_user u = { .name = "alice", .uid = 1000, .gid = 100, .gecos = "Alice",
-                       .home = "/home/alice", .shell = "/bin/bash", .group = "users" };
+  struct sp_user u = { .name = "alice",
+                       .uid = 1000,
+                       .gid = 100,
+                       .gecos = "Alice",
+                       .home = "/home/alice",
+                       .shell = "/bin/bash",
+                       .group = "users" };
   char *s;
 
-  s = sp_passwd_merge ("root:x:0:0:root:/root:/bin/sh\ndebian:x:1000:1000::/home/debian:/bin/sh\nalice:x:5:5::/:/bin/sh", &u, true);
+  s = sp_passwd_merge (
+    "root:x:0:0:root:/root:/bin/sh\ndebian:x:1000:1000::/home/debian:/bin/sh\nalice:x:5:5::/:/bin/sh", &u, true);
   tap_ok (strcmp (s, "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:100:Alice:/home/alice:/bin/bash\n") == 0,
           "passwd: same uid and same name replaced by the user's entry");
   free (s);
@@ -36,16 +43,21 @@ test_passwd (void)
   s = sp_passwd_merge (NULL, &u, true);
   tap_ok (strcmp (s, "alice:x:1000:100:Alice:/home/alice:/bin/bash\n") == 0, "passwd: image without the file");
   free (s);
-  u.name = "root"; u.uid = 0; u.gid = 0;
+  u.name = "root";
+  u.uid = 0;
+  u.gid = 0;
   s = sp_passwd_merge ("root:x:0:0:Super:/root:/bin/ash\n", &u, false);
   tap_ok (strcmp (s, "root:x:0:0:Super:/root:/bin/ash\n") == 0, "passwd (remap-root): the image's root entry stays");
   free (s);
   s = sp_passwd_merge ("daemon:x:1:1::/:/bin/false\n", &u, false);
   tap_ok (strstr (s, "\nroot:x:0:0:") != NULL, "passwd (remap-root): root added when missing");
   free (s);
-  u.name = "alice"; u.uid = 1000; u.gid = 100;
+  u.name = "alice";
+  u.uid = 1000;
+  u.gid = 100;
   s = sp_group_merge ("root:x:0:\nusers:x:100:\nstaff:x:50:\n", &u, true);
-  tap_ok (strcmp (s, "root:x:0:\nstaff:x:50:\nusers:x:100:alice\n") == 0, "group: primary group with the user as member");
+  tap_ok (strcmp (s, "root:x:0:\nstaff:x:50:\nusers:x:100:alice\n") == 0,
+          "group: primary group with the user as member");
   free (s);
 }
 
@@ -77,10 +89,10 @@ test_env (void)
   tap_ok (err != NULL && strstr (err->msg, "SLURM_*") != NULL, "the refusal lists the caller's names: %s",
           err != NULL ? err->msg : "");
   {
-    static const char *const own[] = { "HOME", "USER=u", "LOGNAME", "TERM=xterm", "SLURM_JOB_ID=1",
-                                       "SLURMD_NODENAME", "SPANK_X=1" };
-    static const char *const not_own[] = { "HOMEDIR=/x", "PATH=/bin", "SLURM", "SLURM_", "SLURMX=1",
-                                           "SPANKY=1", "TERMINFO=/x", "home" };
+    static const char *const own[] = { "HOME",           "USER=u",          "LOGNAME",  "TERM=xterm",
+                                       "SLURM_JOB_ID=1", "SLURMD_NODENAME", "SPANK_X=1" };
+    static const char *const not_own[] = { "HOMEDIR=/x", "PATH=/bin", "SLURM",       "SLURM_",
+                                           "SLURMX=1",   "SPANKY=1",  "TERMINFO=/x", "home" };
     bool all = true, none = true;
     for (size_t i = 0; i < sizeof (own) / sizeof (own[0]); i++)
       all = all && sp_env_is_host_owned (own[i]);
@@ -139,7 +151,8 @@ test_targets (const char *how)
   if (fd >= 0)
     close (fd);
   fd = sp_target_open (rootfd, "/file", SP_TARGET_DIR, true, false, &err);
-  tap_ok (fd < 0 && err != NULL && strstr (err->msg, "not a directory") != NULL, "%s: a file where a directory is wanted is refused", how);
+  tap_ok (fd < 0 && err != NULL && strstr (err->msg, "not a directory") != NULL,
+          "%s: a file where a directory is wanted is refused", how);
   sp_error_free (&err);
   if (symlinkat ("/nowhere/x", rootfd, "dangling") < 0)
     tap_ok (0, "symlink");

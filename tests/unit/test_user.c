@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_user.c: what sprout reads from nsswitch.conf to decide whether /etc/passwd and
  * /etc/group answer for the user or NSS must be asked (helper/runtime/user.c). */
 #include "config.h"
@@ -13,8 +14,8 @@ expect (const char *conf, const char *db, bool files_first, bool only_local, con
   bool ff = !files_first, ol = !only_local;
 
   sp_user_nss_sources (conf, db, &ff, &ol);
-  tap_ok (ff == files_first && ol == only_local, "%s: files first %d, only local %d (got %d, %d)", what,
-          files_first, only_local, ff, ol);
+  tap_ok (ff == files_first && ol == only_local, "%s: files first %d, only local %d (got %d, %d)", what, files_first,
+          only_local, ff, ol);
 }
 
 int

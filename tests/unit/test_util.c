@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_util.c: lib/util.c's read-to-end bound and the fd cleanup attribute. */
 #include "config.h"
 #include <errno.h>
@@ -50,8 +51,8 @@ main (void)
   check_bound (101, 100);
   check_bound (5000, 5000);
   check_bound (5001, 5000);
-  check_bound (8192, 5000);   /* was read whole: the buffer grew to 8192 past max */
-  check_bound (4096, 4096);   /* was EFBIG: a text of exactly max bytes */
+  check_bound (8192, 5000); /* was read whole: the buffer grew to 8192 past max */
+  check_bound (4096, 4096); /* was EFBIG: a text of exactly max bytes */
   check_bound (70000, 65536);
   {
     int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -63,9 +64,9 @@ main (void)
     {
       cleanup_close int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
       copy = fd;
-      sp_closep (&fd);  /* closed early; the cleanup at the end of the scope must not close again */
+      sp_closep (&fd); /* closed early; the cleanup at the end of the scope must not close again */
       tap_ok (fcntl (copy, F_GETFD) < 0 && errno == EBADF, "closed early");
-      copy = open ("/dev/null", O_RDONLY | O_CLOEXEC);  /* may reuse the number */
+      copy = open ("/dev/null", O_RDONLY | O_CLOEXEC); /* may reuse the number */
     }
     tap_ok (fcntl (copy, F_GETFD) >= 0, "the scope's cleanup left a reused fd number alone");
     close (copy);
