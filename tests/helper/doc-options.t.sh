@@ -43,10 +43,13 @@ helper_long=$(cat "$src"/helper/cli/*.c |
 helper_short=$(cat "$src"/helper/cli/*.c | tr '\n' ' ' |
   grep -oE 'getopt_long[[:space:]]*\([^,]*,[^,]*,[[:space:]]*"[^"]*"' |
   sed -E 's/.*"([^"]*)"$/\1/' | tr -d '+:' | fold -w1 | sort -u)
-# plugin: the first field of each entry of every struct spank_option table in plugin/*.c
+# plugin: the first field of each entry of every struct spank_option table in plugin/*.c,
+# and of every single struct spank_option (an option registered only on a condition)
 plugin_opts=$(for f in "$src"/plugin/*.c; do
   sed -n '/struct spank_option [A-Za-z_]*\[\][[:space:]]*=/,/^};/p' "$f" |
     grep -oE '^[[:space:]]*\{[[:space:]]*"[a-z][a-z0-9-]*"' | grep -oE '"[^"]*"' | tr -d '"'
+  sed -n '/struct spank_option [A-Za-z_]*[[:space:]]*=[[:space:]]*{/,/^};/p' "$f" |
+    grep -oE '"[a-z][a-z0-9-]*"' | head -n 1 | tr -d '"'
 done | sort -u)
 twins=$(cat "$src"/plugin/*.c | grep -oE '"SPROUT_CONTAINER_[A-Z_]+' | tr -d '"' | sort -u)
 keys=$(grep -oE 'strcmp[[:space:]]*\([[:space:]]*key[[:space:]]*,[[:space:]]*"[a-z_]+"' "$src/plugin/config.c" |
