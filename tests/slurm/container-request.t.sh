@@ -10,17 +10,10 @@
 # #SBATCH, SBATCH_CONTAINER, salloc); then the nodes' logs must hold none of those lines.
 # Runs as root (the slurmd logs are root's) and submits as the test user.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-U=${SPROUT_TEST_USER:-sprout-test}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T=${SPROUT_TEST_TIMEOUT:-120}
 skip_all () { t_skip "--container and Slurm's launch request (all)" "$1"; t_done; exit; }
-[ "$(id -u)" = 0 ] || skip_all "run as root (scripts/test does, for the slurmd logs)"
-id "$U" >/dev/null 2>&1 || skip_all "no user $U"
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf does not load sprout.so"
+t_slurm_root_prelude skip_all "for the slurmd logs"
 [ -e "$(dirname "$SLURM_CONF")/oci.conf" ] && skip_all "oci.conf exists: Slurm's own runtime owns --container there"
 BB=$(t_image busybox.oci) || skip_all "test image busybox.oci not built (scripts/mkimage)"
 logs=$SPROUT_STATE/log

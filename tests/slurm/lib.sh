@@ -20,3 +20,17 @@ t_slurm_prelude () {
   plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
   grep -qs 'sprout\.so' "$plugstack" || "$1" "the cluster's plugstack.conf ($plugstack) does not load sprout.so"
 }
+
+# t_slurm_root_prelude SKIP WHY: the same checks for a file that runs as root and submits as
+# the test user $U (set here): root (WHY says what for), the user, a cluster that answers, a
+# plugstack.conf that loads sprout.so. Nothing is unset: root's environment is scripts/test's.
+t_slurm_root_prelude () {
+  SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
+  export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
+  U=${SPROUT_TEST_USER:-sprout-test}
+  [ "$(id -u)" = 0 ] || "$1" "run as root (scripts/test does, $2)"
+  id "$U" >/dev/null 2>&1 || "$1" "no user $U"
+  sinfo -h >/dev/null 2>&1 || "$1" "no cluster answers at $SLURM_CONF (scripts/cluster start)"
+  plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
+  grep -qs 'sprout\.so' "$plugstack" || "$1" "the cluster's plugstack.conf does not load sprout.so"
+}

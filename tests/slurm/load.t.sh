@@ -10,17 +10,10 @@
 #   2. 200 steps in a row in one allocation leave nothing behind: no slurmstepd or sprout
 #      process, no mount, no fd in slurmd, and slurmd's RSS does not grow past a bound.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-SPROUT_STATE=${SPROUT_STATE:-/var/tmp/sprout-cluster}
-export SLURM_CONF=${SLURM_CONF:-$SPROUT_STATE/slurm.conf}
-U=${SPROUT_TEST_USER:-sprout-test}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 T=${SPROUT_TEST_TIMEOUT:-300}
 skip_all () { t_skip "load tests (all)" "$1"; t_done; exit; }
-[ "$(id -u)" = 0 ] || skip_all "run as root (scripts/test does, for the daemons' fd tables)"
-id "$U" >/dev/null 2>&1 || skip_all "no user $U"
-sinfo -h >/dev/null 2>&1 || skip_all "no cluster answers at $SLURM_CONF (scripts/cluster start)"
-plugstack=$(scontrol show config 2>/dev/null | sed -n 's/^PlugStackConfig *= *//p')
-grep -qs 'sprout\.so' "$plugstack" || skip_all "the cluster's plugstack.conf does not load sprout.so"
+t_slurm_root_prelude skip_all "for the daemons' fd tables"
 BB=$(t_image busybox.oci) || skip_all "test image busybox.oci not built (scripts/mkimage)"
 uid=$(id -u "$U")
 chmod 0755 "$T_TMP"
